@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <caf/expected.hpp>
+
+namespace smsd {
+
+/// Everything smsd reads at start-up. Names follow DESIGN §6; docs/configuration.md lists them.
+struct config {
+  // Network
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string public_app_url; ///< scheme://host[:port] Twilio calls; defaults to http://listen
+
+  // Database: "sqlite:PATH" or "postgresql://..."
+  std::string database_url = "sqlite:./data/smsd.db";
+
+  // Twilio
+  std::string twilio_account_sid;
+  std::string twilio_auth_token;
+  std::string twilio_auth_token_secondary;
+  std::string twilio_messaging_service_sid;
+  std::string twilio_from_number;
+  std::string twilio_api_base_url = "https://api.twilio.com";
+
+  // Access
+  std::string jwt_secret;
+  std::string admin_token;
+
+  // HTTP server. Each keep-alive connection holds one Poco thread, so http_threads is the
+  // number of connections served at once; further ones queue (up to http_queue) unanswered.
+  int http_threads = 320;
+  int http_queue = 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  int max_json_depth = 32;
+  int callback_ack_timeout_ms = 10000; ///< Twilio waits 15 s; answer 503 well before that
+
+  // Persistence
+  int db_pool_size = 8;      ///< read/admin connections shared by HTTP threads
+  int db_writers = 1;        ///< group-commit connections (PostgreSQL may use several)
+  int max_batch_ops = 2048;  ///< upper bound of one group commit
+
+  // Message actors
+  int message_idle_ms = 30000;   ///< a message actor stops after this long without work
+  int pending_sweep_ms = 10000;  ///< how often callbacks kept before their row are retried
+
+  std::string log_level = "info";
+
+  bool is_postgres() const;
+  /// The SQLite file path of a "sqlite:PATH" URL ("" for PostgreSQL).
+  std::string sqlite_path() const;
+};
+
+/// Reads a variable of the environment; nullopt when unset. Injectable for tests.
+using env_lookup = std::function<std::optional<std::string>(const char*)>;
+
+/// The process environment.
+env_lookup process_env();
+
+/// Builds the configuration: defaults, then the JSON file named by SMSD_CONFIG (an object whose
+/// keys are the environment variables' names), then the environment. Any bad value is an error
+/// naming the setting; nothing secret is echoed back.
+caf::expected<config> load_config(const env_lookup& env);
+
+} // namespace smsd

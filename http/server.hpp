@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/error.hpp>
+
+namespace smsd {
+
+struct config;
+class status_intake;
+class store_pool;
+
+/// What the HTTP layer needs from the rest of smsd.
+struct http_dependencies {
+  const config* cfg = nullptr;
+  status_intake* intake = nullptr; ///< verified Twilio callbacks go here
+  store_pool* stores = nullptr;    ///< connections for admin endpoints and readiness
+};
+
+/// smsd's HTTP server: Poco's HTTPServer with its own thread pool sized by config::http_threads,
+/// and the router that maps method + path to the handlers in http/.
+class http_server {
+public:
+  explicit http_server(http_dependencies deps);
+  ~http_server();
+
+  /// Binds config::listen_host:listen_port (port 0: any free port) and starts serving.
+  caf::error start();
+
+  /// The port actually bound (after start).
+  std::uint16_t port() const;
+
+  /// Stops accepting, answers or drops what is in progress, and stops the thread pool.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace smsd

@@ -1,0 +1,130 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/time.hpp"
+
+namespace smsd {
+
+/// The status columns of one sms_messages row: what the state machine reads and writes.
+struct status_fields {
+  std::string status = "queued";              ///< ours: queued, sent, delivered, failed, undelivered
+  std::optional<std::string> provider_status; ///< Twilio's own word; null before any status
+  int status_rank = -1;                       ///< DESIGN §3; -1 before any status applied
+  std::optional<std::string> error_code;
+  std::optional<std::string> error_message;
+  std::optional<millis> sent_at;
+  std::optional<millis> delivered_at;
+  std::optional<std::string> raw_payload; ///< JSON object text of the last applied callback
+  millis status_updated_at = 0;
+};
+
+/// One sms_messages row.
+struct message_record {
+  std::string id;
+  std::optional<std::string> message_sid; ///< null while the request is in flight or when refused
+  std::optional<std::string> account_sid;
+  std::optional<std::string> messaging_service_sid;
+  std::string to_phone;
+  std::string from_phone;
+  std::optional<std::string> body;
+  int num_segments = 1;
+  status_fields state;
+  millis created_at = 0;
+  std::string event_id;
+  std::string attendee_id;
+  std::string notification_type;
+  std::optional<std::string> retry_of_id;
+};
+
+/// What happened to one status report (callback, send result, poll); sms_status_events.disposition.
+namespace disposition {
+constexpr const char* applied = "applied";               ///< changed the message
+constexpr const char* duplicate = "duplicate";           ///< same status again
+constexpr const char* stale = "stale";                   ///< lower rank than the current one
+constexpr const char* anomaly = "anomaly";               ///< a different final after a final
+constexpr const char* superseded = "superseded";         ///< the SQL guard refused it (another instance won)
+constexpr const char* unknown_status = "unknown_status"; ///< a status Twilio word we do not know
+constexpr const char* pending = "pending";               ///< no row for its SID yet; applied later
+constexpr const char* orphan = "orphan";                 ///< its message was deleted
+} // namespace disposition
+
+/// One sms_status_events row: append-only log of everything Twilio told us.
+struct status_event_record {
+  std::int64_t id = 0; ///< assigned by the database
+  std::optional<std::string> message_id;
+  std::optional<std::string> message_sid;
+  std::string provider_status;
+  std::optional<std::string> error_code;
+  std::string source = "webhook"; ///< send, webhook, reconcile
+  std::string dedup_key;          ///< unique; a second report with the same key is not stored
+  std::string payload = "{}";     ///< JSON object of every field received
+  millis received_at = 0;
+  bool applied = false;
+  std::string disposition = disposition::pending;
+};
+
+struct event_record {
+  std::string id;
+  std::string name;
+  millis date = 0; ///< the event's date; drives retention
+  std::string owner_id;
+  millis created_at = 0;
+  millis updated_at = 0;
+};
+
+struct attendee_record {
+  std::string id;
+  std::string event_id;
+  std::string first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> phone;
+  millis created_at = 0;
+  millis updated_at = 0;
+};
+
+struct organizer_record {
+  std::string event_id;
+  std::string user_id;
+  bool can_view = false;
+  bool can_curate = false;
+};
+
+/// A guarded change of one message's status columns. Written only while the stored
+/// status_rank is lower than state.status_rank (and, for rank 5, only over 'delivered'):
+/// the same guard as the state machine's, in SQL, so no writer ever moves a message back.
+/// Stored sent_at/delivered_at/error_code/error_message are kept when the update has none.
+struct message_update {
+  std::string message_id;
+  std::optional<std::string> message_sid; ///< attached if the row has none yet
+  status_fields state;
+};
+
+/// A pending status event that has now been matched to its message.
+struct event_resolution {
+  std::int64_t event_id = 0;
+  std::string message_id;
+  bool applied = false;
+  std::string disposition;
+};
+
+/// One unit of a group commit: all of it is written, or none of it.
+struct write_op {
+  std::optional<message_update> update;
+  /// New status events. Inserted with ON CONFLICT (dedup_key) DO NOTHING; message_id is stored
+  /// only if that message still exists. If `update` was refused by the guard, inserts marked
+  /// applied are stored as applied = false, disposition 'superseded'.
+  std::vector<status_event_record> inserts;
+  std::vector<event_resolution> resolutions;
+};
+
+/// What the database did with one write_op.
+struct write_result {
+  bool updated = false;        ///< the message update was applied
+  bool message_exists = true;  ///< the update's message row exists (false: it was deleted)
+};
+
+} // namespace smsd

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "persistence/records.hpp"
+
+namespace smsd {
+
+struct config;
+
+/// Where the migrations of a database stand.
+struct migration_status {
+  int applied = 0; ///< highest version recorded in schema_migrations
+  int latest = 0;  ///< highest version this build knows
+};
+
+/// A message with everything Twilio told us about it, oldest first.
+struct message_timeline {
+  message_record message;
+  std::vector<status_event_record> events;
+};
+
+/// Counts of what an upsert did.
+enum class upsert_outcome { created, updated };
+
+/// One connection to smsd's database. Not thread-safe: each thread or actor uses its own
+/// (see store_pool). Every method catches the driver's exceptions and returns our errors:
+/// errc::unavailable for connection loss and transient locks (the caller may retry),
+/// errc::not_found / errc::conflict / errc::invalid_argument where the method says so,
+/// errc::database otherwise.
+class store {
+public:
+  virtual ~store() = default;
+
+  /// "sqlite" or "postgresql".
+  virtual const char* dialect() const = 0;
+
+  // -- schema ----------------------------------------------------------------------------------
+
+  /// Applies every migration newer than the recorded version, each in its own transaction, and
+  /// records it in schema_migrations. Safe to run from several processes at once.
+  virtual caf::expected<migration_status> migrate() = 0;
+
+  /// Reads the recorded and known versions without changing anything.
+  virtual caf::expected<migration_status> migrations() = 0;
+
+  /// A cheap round trip to the database.
+  virtual caf::error ping() = 0;
+
+  // -- messages and status events ---------------------------------------------------------------
+
+  /// Inserts a new sms_messages row (the sender's first write). conflict if the id or SID exists;
+  /// not_found if its event or attendee does not exist.
+  virtual caf::error insert_message(const message_record& m) = 0;
+
+  virtual caf::expected<std::optional<message_record>> find_message_by_id(const std::string& id) = 0;
+  virtual caf::expected<std::optional<message_record>> find_message_by_sid(const std::string& sid) = 0;
+
+  /// The dedup keys of every status event stored for the message (or, with no message id,
+  /// for the SID), so a message actor can tell a repeat from news.
+  virtual caf::expected<std::vector<std::string>>
+  event_keys(const std::optional<std::string>& message_id, const std::string& sid) = 0;
+
+  /// Status events with disposition 'pending' for this SID, oldest first.
+  virtual caf::expected<std::vector<status_event_record>> pending_events(const std::string& sid) = 0;
+
+  /// SIDs that have pending events and, by now, a message row: the work of the pending sweep.
+  virtual caf::expected<std::vector<std::string>> matchable_pending_sids(int limit) = 0;
+
+  /// Writes all ops in one transaction (group commit) and reports each op's result, in order.
+  /// On any failure nothing is written and the error is returned.
+  virtual caf::expected<std::vector<write_result>> commit(const std::vector<write_op>& ops) = 0;
+
+  /// The message (by id, else by SID) and its status events, oldest first.
+  virtual caf::expected<std::optional<message_timeline>> timeline(const std::string& id_or_sid) = 0;
+
+  // -- platform sync (admin) ----------------------------------------------------------------------
+
+  virtual caf::expected<upsert_outcome> upsert_event(const event_record& e) = 0;
+  /// Deletes the event with its attendees, organizers, messages and their status events.
+  /// Returns whether it existed.
+  virtual caf::expected<bool> delete_event(const std::string& id) = 0;
+
+  /// not_found if the event does not exist; conflict if the attendee id belongs to another event.
+  virtual caf::expected<upsert_outcome> upsert_attendee(const attendee_record& a) = 0;
+  /// Deletes the attendee of that event with its messages. Returns whether it existed.
+  virtual caf::expected<bool> delete_attendee(const std::string& event_id,
+                                              const std::string& attendee_id) = 0;
+
+  /// not_found if the event does not exist.
+  virtual caf::expected<upsert_outcome> upsert_organizer(const organizer_record& o) = 0;
+  virtual caf::expected<bool> delete_organizer(const std::string& event_id,
+                                               const std::string& user_id) = 0;
+
+  virtual caf::expected<std::optional<event_record>> find_event(const std::string& id) = 0;
+  virtual caf::expected<std::optional<attendee_record>>
+  find_attendee(const std::string& event_id, const std::string& attendee_id) = 0;
+};
+
+/// Opens a new connection to the configured database (sqlite:PATH or postgresql://...).
+/// SQLite: WAL, synchronous=FULL, foreign_keys=ON, a busy timeout; the file's folder is created.
+/// PostgreSQL: synchronous_commit=on.
+caf::expected<std::unique_ptr<store>> open_store(const std::string& database_url);
+
+} // namespace smsd
