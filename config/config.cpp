@@ -141,7 +141,7 @@ caf::expected<config> load_config(const env_lookup& env) {
     {"SMSD_MAX_JSON_DEPTH", 2, 512, [&](long long x) { cfg.max_json_depth = int(x); }},
     {"SMSD_CALLBACK_ACK_TIMEOUT_MS", 100, 60000, [&](long long x) { cfg.callback_ack_timeout_ms = int(x); }},
     {"SMSD_DB_POOL_SIZE", 1, 256, [&](long long x) { cfg.db_pool_size = int(x); }},
-    {"SMSD_DB_WRITERS", 1, 32, [&](long long x) { cfg.db_writers = int(x); }},
+    {"SMSD_DB_WRITERS", 0, 32, [&](long long x) { cfg.db_writers = int(x); }},
     {"SMSD_MAX_BATCH_OPS", 1, 100000, [&](long long x) { cfg.max_batch_ops = int(x); }},
     {"SMSD_MESSAGE_IDLE_MS", 10, 3600000, [&](long long x) { cfg.message_idle_ms = int(x); }},
     {"SMSD_PENDING_SWEEP_MS", 10, 86400000, [&](long long x) { cfg.pending_sweep_ms = int(x); }},

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/status_intake.hpp"
+#include "persistence/records.hpp"
+
+namespace smsd {
+
+// Atoms (text of at most 10 characters).
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using report_atom = caf::atom_constant<caf::atom("report")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using feedback_atom = caf::atom_constant<caf::atom("feedback")>;
+using pending_atom = caf::atom_constant<caf::atom("pending")>;
+
+/// Fulfilled once a report is durable; its future is what a Poco thread waits on. If the chain
+/// of actors drops it, the waiting thread sees a broken promise (and answers 503).
+using ack_promise = std::shared_ptr<std::promise<void>>;
+
+/// How a message actor is found: by our id, or by Twilio's SID while the id is unknown.
+struct message_key {
+  enum kind_t : std::uint8_t { by_id, by_sid } kind = by_id;
+  std::string value;
+
+  std::string text() const { return (kind == by_id ? "id:" : "sid:") + value; }
+};
+
+/// What a message actor reads when it starts: its row (if any) and, when the row has a SID,
+/// the status events that arrived for that SID before the row had it.
+struct loaded_state {
+  std::optional<message_record> row;
+  std::vector<status_event_record> pending;
+};
+
+/// A message actor's request to the persistence actor.
+struct write_request {
+  write_op op;
+  ack_promise ack;            ///< may be empty (no caller waiting)
+  caf::actor origin;          ///< told when the outcome is not the expected one
+  bool expect_update = false; ///< op.update should apply (the actor believes it is newer)
+};
+
+/// One group commit, handed to a writer.
+using write_batch = std::vector<write_op>;
+
+/// Per op of a batch: what was written, or why nothing was.
+struct op_outcome {
+  bool ok = false;
+  write_result result;
+  std::string error; ///< when !ok
+};
+using batch_outcome = std::vector<op_outcome>;
+
+/// The persistence actor's word to a message actor whose write did not go as it expected.
+struct write_feedback {
+  bool failed = false; ///< nothing written; the actor's in-memory state may be ahead of the row
+  write_result result;
+};
+
+} // namespace smsd
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::ack_promise)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::message_key)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::loaded_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::write_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::write_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::batch_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::write_feedback)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::status_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<smsd::status_event_record>)

@@ -1,0 +1,142 @@
+#include "app/application.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+
+#include "actors/loader_actor.hpp"
+#include "actors/message_router.hpp"
+#include "actors/persistence_actor.hpp"
+#include "actors/writer_actor.hpp"
+#include "common/errors.hpp"
+#include "common/log.hpp"
+#include "http/server.hpp"
+#include "persistence/store.hpp"
+#include "persistence/store_pool.hpp"
+#include "scheduling/pending_sweep.hpp"
+
+namespace smsd {
+
+struct application::impl {
+  config cfg;
+  caf::actor_system_config caf_cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::vector<writer_actor> writers;
+  std::vector<loader_actor> loaders;
+  persistence_actor persistence;
+  std::unique_ptr<message_router> router;
+  pending_sweep_actor sweep;
+  std::unique_ptr<store_pool> stores;
+  std::unique_ptr<http_server> http;
+  bool stopped = false;
+};
+
+namespace {
+
+caf::expected<migration_status> migrate(const config& cfg) {
+  auto db = open_store(cfg.database_url);
+  if (!db)
+    return make_error(errc::unavailable, "cannot open the database: " + describe(db.error()));
+  auto st = (*db)->migrate();
+  if (!st)
+    return make_error(errc::database, "migrations failed: " + describe(st.error()));
+  return st;
+}
+
+} // namespace
+
+caf::expected<int> run_migrations(const config& cfg) {
+  auto st = migrate(cfg);
+  if (!st)
+    return st.error();
+  return st->applied;
+}
+
+caf::expected<std::unique_ptr<application>> application::start(const config& cfg) {
+  auto migrated = migrate(cfg);
+  if (!migrated)
+    return migrated.error();
+  spdlog::info("database {} at migration {}", cfg.is_postgres() ? "postgresql" : "sqlite",
+               migrated->applied);
+
+  auto p = std::make_unique<impl>();
+  p->cfg = cfg;
+  auto threads = std::max(2u, std::thread::hardware_concurrency());
+  p->caf_cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
+  p->system = std::make_unique<caf::actor_system>(p->caf_cfg);
+  auto& sys = *p->system;
+
+  const int writers = cfg.db_writers > 0 ? cfg.db_writers : (cfg.is_postgres() ? 4 : 1);
+  const int loaders = cfg.is_postgres() ? 4 : 2;
+  for (int i = 0; i < writers; ++i)
+    p->writers.push_back(sys.spawn<caf::detached>(writer_impl, cfg.database_url));
+  for (int i = 0; i < loaders; ++i)
+    p->loaders.push_back(sys.spawn<caf::detached>(loader_impl, cfg.database_url));
+  p->persistence = sys.spawn(persistence_impl, p->writers,
+                             static_cast<std::size_t>(cfg.max_batch_ops));
+  p->router = std::make_unique<message_router>(sys, p->persistence, p->loaders,
+                                               cfg.message_idle_ms);
+  p->sweep = sys.spawn<caf::detached>(pending_sweep_impl, cfg.database_url, p->router.get(),
+                                      cfg.pending_sweep_ms);
+  caf::anon_send(p->sweep, sweep_atom::value);
+  p->stores = std::make_unique<store_pool>(cfg.database_url, cfg.db_pool_size);
+
+  http_dependencies deps;
+  deps.cfg = &p->cfg;
+  deps.intake = p->router.get();
+  deps.stores = p->stores.get();
+  p->http = std::make_unique<http_server>(deps);
+  std::unique_ptr<application> app{new application(std::move(p))};
+  if (auto err = app->impl_->http->start()) {
+    app->stop();
+    return make_error(errc::unavailable, "cannot listen on " + cfg.listen_host + ":"
+                                           + std::to_string(cfg.listen_port) + ": "
+                                           + describe(err));
+  }
+  if (cfg.twilio_auth_token.empty())
+    spdlog::warn("TWILIO_AUTH_TOKEN is not set: every status callback will be refused (403)");
+  return app;
+}
+
+application::application(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+}
+
+application::~application() {
+  stop();
+}
+
+std::uint16_t application::port() const {
+  return impl_->http->port();
+}
+
+void application::stop() {
+  auto& p = *impl_;
+  if (p.stopped)
+    return;
+  p.stopped = true;
+  // Order matters (STYLE.md): no new requests, then the actors, then the actor system.
+  if (p.http)
+    p.http->stop();
+  if (p.system) {
+    caf::anon_send_exit(p.sweep, caf::exit_reason::user_shutdown);
+    p.router->shutdown();
+    caf::anon_send_exit(p.persistence, caf::exit_reason::user_shutdown);
+    for (auto& w : p.writers)
+      caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+    for (auto& l : p.loaders)
+      caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
+    p.sweep = nullptr;
+    p.persistence = nullptr;
+    p.writers.clear();
+    p.loaders.clear();
+    p.system.reset(); // waits for every actor to finish
+  }
+  p.router.reset();
+  p.http.reset();
+  p.stores.reset();
+}
+
+} // namespace smsd
