@@ -14,7 +14,6 @@ namespace smsd {
 namespace {
 
 using self_ptr = message_actor::stateful_pointer<message_state>;
-using clock = std::chrono::steady_clock;
 
 void fail_ack(const ack_promise& ack, const std::string& why) {
   if (ack)
@@ -120,7 +119,7 @@ void process(self_ptr self, status_report& r, ack_promise& ack) {
 
 void arm_idle_timer(self_ptr self) {
   auto& st = self->state;
-  st.last_input = clock::now();
+  st.last_input = self->clock().now();
   if (!st.timer_armed) {
     st.timer_armed = true;
     self->delayed_send(self, std::chrono::milliseconds(st.deps.idle_ms), idle_atom::value);
@@ -200,11 +199,16 @@ message_actor::behavior_type message_impl(message_actor::stateful_pointer<messag
       auto& st = self->state;
       ++st.processed;
       arm_idle_timer(self);
-      if (!st.loaded) {
-        start_load(self); // a fresh load brings the pending events with it
+      if (!st.loaded || !st.row) {
+        if (st.deleted)
+          return;
+        // The row may have appeared since this actor looked: a fresh load brings it and the
+        // pending events with it.
+        st.loaded = false;
+        start_load(self);
         return;
       }
-      if (!st.row || !st.row->message_sid)
+      if (!st.row->message_sid)
         return;
       self->request(st.deps.loader, std::chrono::seconds(30), pending_atom::value,
                     *st.row->message_sid)
@@ -228,7 +232,7 @@ message_actor::behavior_type message_impl(message_actor::stateful_pointer<messag
     [=](idle_atom) {
       auto& st = self->state;
       st.timer_armed = false;
-      auto quiet = clock::now() - st.last_input;
+      auto quiet = self->clock().now() - st.last_input;
       if (quiet >= std::chrono::milliseconds(st.deps.idle_ms) && !st.loading && st.waiting.empty()
           && st.deps.router->try_retire(st.entry, st.processed)) {
         self->quit();

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -33,7 +34,7 @@ struct message_state {
   std::vector<std::pair<status_report, ack_promise>> waiting; ///< reports that came during a load
   bool sweep_waiting = false;
   std::uint64_t processed = 0; ///< inputs from the router handled (see message_router::try_retire)
-  std::chrono::steady_clock::time_point last_input;
+  caf::actor_clock::time_point last_input; ///< on the actor clock, so tests can simulate time
   bool timer_armed = false;
   static inline const char* name = "message";
 };

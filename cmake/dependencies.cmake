@@ -5,13 +5,11 @@ find_package(nlohmann_json 3.11 REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(PostgreSQL REQUIRED)
+find_package(SQLite3 REQUIRED)
 
-# Poco 1.11's DataPostgreSQL target names PostgreSQL::client, which nothing defines.
-if(NOT TARGET PostgreSQL::client)
-  add_library(PostgreSQL::client INTERFACE IMPORTED)
-  set_target_properties(PostgreSQL::client PROPERTIES INTERFACE_LINK_LIBRARIES PostgreSQL::PostgreSQL)
-endif()
-find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Net NetSSL Util JSON Data DataSQLite DataPostgreSQL JWT Crypto)
+# The stores talk to sqlite3 and libpq directly (docs/persistence.md says why Poco Data is not
+# used), so Poco's Data components are not needed.
+find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Net NetSSL Util JSON JWT Crypto)
 
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
 find_library(CAF_CORE_LIBRARY caf_core REQUIRED)

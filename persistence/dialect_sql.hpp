@@ -1,0 +1,87 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace smsd {
+
+/// One schema version: statements run in order, in one transaction.
+struct migration {
+  int version = 0;
+  std::vector<std::string> statements;
+};
+
+/// Every SQL text one dialect needs. sql_sqlite.cpp and sql_postgres.cpp each fill one, so all
+/// SQL of a dialect sits in one file. Both dialects number their parameters (?N / $N) in the
+/// order given below, so sql_store binds them the same way on both; result columns are read
+/// by name.
+struct dialect_sql {
+  std::vector<migration> migrations;
+
+  // -- transactions and schema ------------------------------------------------------------------
+  std::string begin_write; ///< starts a transaction that may write
+  std::string commit;
+  std::string rollback;
+  std::string lock_migrations; ///< run first in each migration transaction; empty if not needed
+  std::string create_schema_migrations;
+  std::string schema_migrations_exists; ///< one row, column n: 1 if the table exists
+  std::string latest_migration;         ///< one row, column version (0 when none)
+  std::string record_migration;         ///< (version, applied_at)
+  std::string ping;
+
+  // -- messages and status events ---------------------------------------------------------------
+  /// (id, message_sid, account_sid, messaging_service_sid, to_phone, from_phone, body,
+  ///  num_segments, status, provider_status, status_rank, error_code, error_message, raw_payload,
+  ///  created_at, sent_at, delivered_at, status_updated_at, event_id, attendee_id,
+  ///  notification_type, retry_of_id)
+  std::string insert_message;
+  std::string message_by_id;  ///< (id) -> message columns
+  std::string message_by_sid; ///< (sid) -> message columns
+  std::string message_exists; ///< (id) -> rows while the message exists
+  /// (event_id, attendee_id) -> one row if the attendee belongs to the event; on PostgreSQL it
+  /// also locks the attendee against a concurrent delete until the transaction ends.
+  std::string attendee_of_event_locked;
+  std::string event_keys_by_message;    ///< (message_id, sid) -> dedup_key
+  std::string event_keys_by_sid;        ///< (sid) -> dedup_key
+  std::string pending_events;           ///< (sid) -> status event columns, oldest first
+  std::string matchable_pending_sids;   ///< (limit) -> message_sid
+  std::string timeline_events;          ///< (message_id, sid) -> status event columns, oldest first
+
+  // -- group commit -------------------------------------------------------------------------------
+  /// One op at a time (SQLite). (id, message_sid, status, provider_status, status_rank,
+  /// error_code, error_message, sent_at, delivered_at, raw_payload, status_updated_at)
+  std::string update_message_guarded;
+  /// (message_id, message_sid, provider_status, error_code, source, dedup_key, payload,
+  ///  received_at, applied, disposition)
+  std::string insert_status_event;
+  std::string resolve_status_event; ///< (event_id, message_id, applied, disposition)
+  /// A whole segment of a batch in one statement (PostgreSQL): (updates, inserts, resolutions)
+  /// as JSON arrays -> one row per update: op, updated, message_exists.
+  std::string commit_batch;
+
+  // -- platform sync ------------------------------------------------------------------------------
+  std::string event_exists_locked; ///< (id) -> one row if the event exists; locks it on PostgreSQL
+  std::string select_event;        ///< (id) -> event columns
+  std::string update_event;        ///< (id, name, date, owner_id, updated_at)
+  std::string insert_event;        ///< (id, name, date, owner_id, created_at, updated_at); no-op if it exists
+  std::string delete_event;        ///< (id)
+  /// (event_id): status events not yet linked to a message whose SID is one of the event's
+  /// messages; foreign keys cascade everything else.
+  std::string delete_unlinked_events_of_event;
+  std::string delete_unlinked_events_of_attendee; ///< (event_id, attendee_id)
+  std::string select_attendee;                    ///< (event_id, attendee_id) -> attendee columns
+  std::string attendee_event;                     ///< (attendee_id) -> event_id
+  /// (id, event_id, first_name, last_name, phone, updated_at); only within the same event
+  std::string update_attendee;
+  /// (id, event_id, first_name, last_name, phone, created_at, updated_at); no-op if the id exists
+  std::string insert_attendee;
+  std::string delete_attendee;   ///< (event_id, attendee_id)
+  std::string update_organizer;  ///< (event_id, user_id, can_view, can_curate)
+  std::string insert_organizer;  ///< (event_id, user_id, can_view, can_curate); no-op if it exists
+  std::string delete_organizer;  ///< (event_id, user_id)
+};
+
+const dialect_sql& sqlite_sql();
+const dialect_sql& postgres_sql();
+
+} // namespace smsd

@@ -1,0 +1,274 @@
+// All SQL smsd runs on PostgreSQL. Booleans are SMALLINT 0/1 (the same binding code as SQLite),
+// timestamps BIGINT milliseconds (UTC). Parameters are numbered ($N) in the order documented in
+// dialect_sql.hpp.
+
+#include "persistence/dialect_sql.hpp"
+
+namespace smsd {
+
+namespace {
+
+#define SMSD_MESSAGE_COLUMNS                                                                    \
+  "id, message_sid, account_sid, messaging_service_sid, to_phone, from_phone, body, "           \
+  "num_segments, status, provider_status, status_rank, error_code, error_message, raw_payload, " \
+  "created_at, sent_at, delivered_at, status_updated_at, event_id, attendee_id, "               \
+  "notification_type, retry_of_id"
+
+#define SMSD_EVENT_COLUMNS                                                                   \
+  "id, message_id, message_sid, provider_status, error_code, source, dedup_key, payload, "   \
+  "received_at, applied, disposition"
+
+migration version_1() {
+  return {1, {
+    R"(CREATE TABLE events (
+         id         TEXT PRIMARY KEY,
+         name       TEXT NOT NULL,
+         date       BIGINT NOT NULL,
+         owner_id   TEXT NOT NULL,
+         created_at BIGINT NOT NULL,
+         updated_at BIGINT NOT NULL))",
+    R"(CREATE INDEX events_owner_idx ON events (owner_id))",
+    R"(CREATE INDEX events_date_idx ON events (date))",
+
+    R"(CREATE TABLE attendees (
+         id         TEXT PRIMARY KEY,
+         event_id   TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+         first_name TEXT NOT NULL,
+         last_name  TEXT,
+         phone      TEXT,
+         created_at BIGINT NOT NULL,
+         updated_at BIGINT NOT NULL))",
+    R"(CREATE INDEX attendees_event_idx ON attendees (event_id))",
+
+    R"(CREATE TABLE event_organizers (
+         event_id   TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+         user_id    TEXT NOT NULL,
+         can_view   SMALLINT NOT NULL DEFAULT 0 CHECK (can_view IN (0, 1)),
+         can_curate SMALLINT NOT NULL DEFAULT 0 CHECK (can_curate IN (0, 1)),
+         PRIMARY KEY (event_id, user_id)))",
+    R"(CREATE INDEX event_organizers_user_idx ON event_organizers (user_id))",
+
+    R"(CREATE TABLE sms_messages (
+         id                    TEXT PRIMARY KEY,
+         message_sid           TEXT,
+         account_sid           TEXT,
+         messaging_service_sid TEXT,
+         to_phone              TEXT NOT NULL,
+         from_phone            TEXT NOT NULL,
+         body                  TEXT,
+         num_segments          INTEGER NOT NULL DEFAULT 1,
+         status                TEXT NOT NULL DEFAULT 'queued',
+         provider_status       TEXT,
+         status_rank           INTEGER NOT NULL DEFAULT -1,
+         error_code            TEXT,
+         error_message         TEXT,
+         raw_payload           TEXT,
+         created_at            BIGINT NOT NULL,
+         sent_at               BIGINT,
+         delivered_at          BIGINT,
+         status_updated_at     BIGINT NOT NULL,
+         event_id              TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+         attendee_id           TEXT NOT NULL REFERENCES attendees (id) ON DELETE CASCADE,
+         notification_type     TEXT NOT NULL,
+         retry_of_id           TEXT))",
+    // The seed's five indexes; the one on message_sid also enforces its uniqueness (NULLs allowed).
+    R"(CREATE UNIQUE INDEX sms_messages_message_sid_idx ON sms_messages (message_sid))",
+    R"(CREATE INDEX sms_messages_attendee_created_idx ON sms_messages (attendee_id, created_at))",
+    R"(CREATE INDEX sms_messages_event_created_idx ON sms_messages (event_id, created_at))",
+    R"(CREATE INDEX sms_messages_status_created_idx ON sms_messages (status, created_at))",
+    R"(CREATE INDEX sms_messages_event_status_idx ON sms_messages (event_id, status))",
+    R"(CREATE INDEX sms_messages_retry_of_idx ON sms_messages (retry_of_id))",
+
+    R"(CREATE TABLE sms_status_events (
+         id              BIGSERIAL PRIMARY KEY,
+         message_id      TEXT REFERENCES sms_messages (id) ON DELETE CASCADE,
+         message_sid     TEXT,
+         provider_status TEXT NOT NULL,
+         error_code      TEXT,
+         source          TEXT NOT NULL,
+         dedup_key       TEXT NOT NULL UNIQUE,
+         payload         TEXT NOT NULL DEFAULT '{}',
+         received_at     BIGINT NOT NULL,
+         applied         SMALLINT NOT NULL DEFAULT 0 CHECK (applied IN (0, 1)),
+         disposition     TEXT NOT NULL DEFAULT 'pending'))",
+    R"(CREATE INDEX sms_status_events_message_idx ON sms_status_events (message_id))",
+    R"(CREATE INDEX sms_status_events_sid_idx ON sms_status_events (message_sid))",
+    R"(CREATE INDEX sms_status_events_pending_idx ON sms_status_events (message_sid, id)
+         WHERE disposition = 'pending')",
+
+    R"(CREATE TABLE job_runs (
+         id          BIGSERIAL PRIMARY KEY,
+         job         TEXT NOT NULL,
+         started_at  BIGINT NOT NULL,
+         finished_at BIGINT,
+         outcome     TEXT,
+         counts      TEXT NOT NULL DEFAULT '{}'))",
+    R"(CREATE INDEX job_runs_job_started_idx ON job_runs (job, started_at))",
+  }};
+}
+
+dialect_sql make() {
+  dialect_sql s;
+  s.migrations = {version_1()};
+
+  s.begin_write = "BEGIN";
+  s.commit = "COMMIT";
+  s.rollback = "ROLLBACK";
+  // Serializes migrating processes: the second waits, then sees the first one's versions.
+  // The key is the ASCII of 'smsdmig'.
+  s.lock_migrations = "SELECT pg_advisory_xact_lock(32489964695284071)";
+  s.create_schema_migrations = R"(CREATE TABLE IF NOT EXISTS schema_migrations (
+                                    version    INTEGER PRIMARY KEY,
+                                    applied_at BIGINT NOT NULL))";
+  s.schema_migrations_exists =
+    "SELECT (to_regclass('schema_migrations') IS NOT NULL)::int AS n";
+  s.latest_migration = "SELECT COALESCE(MAX(version), 0)::int AS version FROM schema_migrations";
+  s.record_migration =
+    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1::int, $2::bigint)";
+  s.ping = "SELECT 1 AS ok";
+
+  s.insert_message = "INSERT INTO sms_messages (" SMSD_MESSAGE_COLUMNS ") VALUES "
+                     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+                     "$18, $19, $20, $21, $22)";
+  s.message_by_id = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE id = $1";
+  s.message_by_sid = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE message_sid = $1";
+  s.message_exists = "SELECT 1 AS ok FROM sms_messages WHERE id = $1";
+  // FOR KEY SHARE: a concurrent delete of the attendee (or its event) waits for our insert.
+  s.attendee_of_event_locked =
+    "SELECT 1 AS ok FROM attendees WHERE event_id = $1 AND id = $2 FOR KEY SHARE";
+  s.event_keys_by_message = R"(SELECT dedup_key FROM sms_status_events WHERE message_id = $1
+                               UNION
+                               SELECT dedup_key FROM sms_status_events WHERE message_sid = $2)";
+  s.event_keys_by_sid = "SELECT dedup_key FROM sms_status_events WHERE message_sid = $1";
+  s.pending_events = "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events "
+                     "WHERE message_sid = $1 AND disposition = 'pending' ORDER BY id";
+  s.matchable_pending_sids = R"(SELECT e.message_sid FROM sms_status_events e
+                                WHERE e.disposition = 'pending'
+                                  AND EXISTS (SELECT 1 FROM sms_messages m
+                                              WHERE m.message_sid = e.message_sid)
+                                GROUP BY e.message_sid
+                                ORDER BY MIN(e.id)
+                                LIMIT $1::int)";
+  s.timeline_events = "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events WHERE message_id = $1 "
+                      "UNION "
+                      "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events WHERE message_sid = $2 "
+                      "ORDER BY received_at, id";
+
+  s.update_message_guarded = "";
+  s.insert_status_event = "";
+  s.resolve_status_event = "";
+  // One statement per batch segment (one round trip). Within a segment every update targets a
+  // different message and every resolution a different event, so running all updates, then all
+  // inserts, then all resolutions is the same as running the ops one by one.
+  // - upd: the guarded update (DESIGN §3); stored times kept, new error first.
+  // - ins: inserts of an op whose update the guard refused are stored as superseded; message_id
+  //   only if the message exists in the statement's snapshot. (Not FOR KEY SHARE: that finds
+  //   nothing for a row `upd` changed in the same statement.) A delete committed after the
+  //   snapshot fails the foreign key: postgres_store::commit runs the batch again.
+  // - res: resolutions touch only events still pending.
+  s.commit_batch = R"(
+WITH u AS (
+  SELECT * FROM json_to_recordset($1::json) AS x(
+    op int, id text, message_sid text, status text, provider_status text, status_rank int,
+    error_code text, error_message text, sent_at bigint, delivered_at bigint, raw_payload text,
+    status_updated_at bigint)
+), upd AS (
+  UPDATE sms_messages m SET
+    status = u.status,
+    provider_status = COALESCE(u.provider_status, m.provider_status),
+    status_rank = u.status_rank,
+    error_code = COALESCE(u.error_code, m.error_code),
+    error_message = COALESCE(u.error_message, m.error_message),
+    sent_at = COALESCE(m.sent_at, u.sent_at),
+    delivered_at = COALESCE(m.delivered_at, u.delivered_at),
+    raw_payload = COALESCE(u.raw_payload, m.raw_payload),
+    status_updated_at = u.status_updated_at,
+    message_sid = COALESCE(m.message_sid, u.message_sid)
+  FROM u
+  WHERE m.id = u.id AND m.status_rank < u.status_rank
+    AND (u.status_rank < 5 OR m.status = 'delivered')
+  RETURNING m.id
+), refused AS (
+  SELECT u.op FROM u WHERE u.id NOT IN (SELECT id FROM upd)
+), i AS (
+  SELECT * FROM json_to_recordset($2::json) AS x(
+    ord int, op int, message_id text, message_sid text, provider_status text, error_code text,
+    source text, dedup_key text, payload text, received_at bigint, applied smallint,
+    disposition text)
+), ins AS (
+  INSERT INTO sms_status_events (message_id, message_sid, provider_status, error_code, source,
+                                 dedup_key, payload, received_at, applied, disposition)
+  SELECT (SELECT m.id FROM sms_messages m WHERE m.id = i.message_id),
+         i.message_sid, i.provider_status, i.error_code, i.source, i.dedup_key, i.payload,
+         i.received_at,
+         CASE WHEN i.applied = 1 AND i.op IN (SELECT op FROM refused) THEN 0 ELSE i.applied END,
+         CASE WHEN i.applied = 1 AND i.op IN (SELECT op FROM refused) THEN 'superseded'
+              ELSE i.disposition END
+  FROM i ORDER BY i.ord
+  ON CONFLICT (dedup_key) DO NOTHING
+), r AS (
+  SELECT * FROM json_to_recordset($3::json) AS x(
+    event_id bigint, message_id text, applied smallint, disposition text)
+), res AS (
+  UPDATE sms_status_events e SET
+    message_id = (SELECT m.id FROM sms_messages m WHERE m.id = r.message_id),
+    applied = r.applied,
+    disposition = r.disposition
+  FROM r
+  WHERE e.id = r.event_id AND e.disposition = 'pending'
+)
+SELECT u.op,
+       (u.id IN (SELECT id FROM upd))::int AS updated,
+       EXISTS (SELECT 1 FROM sms_messages m WHERE m.id = u.id)::int AS message_exists
+FROM u ORDER BY u.op)";
+
+  s.event_exists_locked = "SELECT 1 AS ok FROM events WHERE id = $1 FOR KEY SHARE";
+  s.select_event = "SELECT id, name, date, owner_id, created_at, updated_at FROM events WHERE id = $1";
+  s.update_event = R"(UPDATE events SET name = $2, date = $3::bigint, owner_id = $4,
+                        updated_at = $5::bigint
+                      WHERE id = $1)";
+  s.insert_event = R"(INSERT INTO events (id, name, date, owner_id, created_at, updated_at)
+                      VALUES ($1, $2, $3, $4, $5, $6)
+                      ON CONFLICT (id) DO NOTHING)";
+  s.delete_event = "DELETE FROM events WHERE id = $1";
+  s.delete_unlinked_events_of_event = R"(DELETE FROM sms_status_events
+                                         WHERE message_id IS NULL AND message_sid IN
+                                           (SELECT message_sid FROM sms_messages
+                                            WHERE event_id = $1 AND message_sid IS NOT NULL))";
+  s.delete_unlinked_events_of_attendee = R"(DELETE FROM sms_status_events
+                                            WHERE message_id IS NULL AND message_sid IN
+                                              (SELECT message_sid FROM sms_messages
+                                               WHERE event_id = $1 AND attendee_id = $2
+                                                 AND message_sid IS NOT NULL))";
+  s.select_attendee = R"(SELECT id, event_id, first_name, last_name, phone, created_at, updated_at
+                         FROM attendees WHERE event_id = $1 AND id = $2)";
+  s.attendee_event = "SELECT event_id FROM attendees WHERE id = $1";
+  s.update_attendee = R"(UPDATE attendees SET first_name = $3, last_name = $4, phone = $5,
+                           updated_at = $6::bigint
+                         WHERE id = $1 AND event_id = $2)";
+  s.insert_attendee = R"(INSERT INTO attendees (id, event_id, first_name, last_name, phone,
+                                                created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)
+                         ON CONFLICT (id) DO NOTHING)";
+  s.delete_attendee = "DELETE FROM attendees WHERE event_id = $1 AND id = $2";
+  s.update_organizer = R"(UPDATE event_organizers SET can_view = $3::smallint,
+                            can_curate = $4::smallint
+                          WHERE event_id = $1 AND user_id = $2)";
+  s.insert_organizer = R"(INSERT INTO event_organizers (event_id, user_id, can_view, can_curate)
+                          VALUES ($1, $2, $3, $4)
+                          ON CONFLICT (event_id, user_id) DO NOTHING)";
+  s.delete_organizer = "DELETE FROM event_organizers WHERE event_id = $1 AND user_id = $2";
+  return s;
+}
+
+#undef SMSD_MESSAGE_COLUMNS
+#undef SMSD_EVENT_COLUMNS
+
+} // namespace
+
+const dialect_sql& postgres_sql() {
+  static const dialect_sql sql = make();
+  return sql;
+}
+
+} // namespace smsd

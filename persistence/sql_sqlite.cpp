@@ -1,0 +1,226 @@
+// All SQL smsd runs on SQLite. Booleans are INTEGER 0/1, timestamps BIGINT milliseconds (UTC).
+// Parameters are numbered (?N) in the order documented in dialect_sql.hpp.
+
+#include "persistence/dialect_sql.hpp"
+
+namespace smsd {
+
+namespace {
+
+#define SMSD_MESSAGE_COLUMNS                                                                    \
+  "id, message_sid, account_sid, messaging_service_sid, to_phone, from_phone, body, "           \
+  "num_segments, status, provider_status, status_rank, error_code, error_message, raw_payload, " \
+  "created_at, sent_at, delivered_at, status_updated_at, event_id, attendee_id, "               \
+  "notification_type, retry_of_id"
+
+#define SMSD_EVENT_COLUMNS                                                                   \
+  "id, message_id, message_sid, provider_status, error_code, source, dedup_key, payload, "   \
+  "received_at, applied, disposition"
+
+migration version_1() {
+  return {1, {
+    R"(CREATE TABLE events (
+         id         TEXT PRIMARY KEY,
+         name       TEXT NOT NULL,
+         date       BIGINT NOT NULL,
+         owner_id   TEXT NOT NULL,
+         created_at BIGINT NOT NULL,
+         updated_at BIGINT NOT NULL))",
+    R"(CREATE INDEX events_owner_idx ON events (owner_id))",
+    R"(CREATE INDEX events_date_idx ON events (date))",
+
+    R"(CREATE TABLE attendees (
+         id         TEXT PRIMARY KEY,
+         event_id   TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+         first_name TEXT NOT NULL,
+         last_name  TEXT,
+         phone      TEXT,
+         created_at BIGINT NOT NULL,
+         updated_at BIGINT NOT NULL))",
+    R"(CREATE INDEX attendees_event_idx ON attendees (event_id))",
+
+    R"(CREATE TABLE event_organizers (
+         event_id   TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+         user_id    TEXT NOT NULL,
+         can_view   INTEGER NOT NULL DEFAULT 0 CHECK (can_view IN (0, 1)),
+         can_curate INTEGER NOT NULL DEFAULT 0 CHECK (can_curate IN (0, 1)),
+         PRIMARY KEY (event_id, user_id)))",
+    R"(CREATE INDEX event_organizers_user_idx ON event_organizers (user_id))",
+
+    R"(CREATE TABLE sms_messages (
+         id                    TEXT PRIMARY KEY,
+         message_sid           TEXT,
+         account_sid           TEXT,
+         messaging_service_sid TEXT,
+         to_phone              TEXT NOT NULL,
+         from_phone            TEXT NOT NULL,
+         body                  TEXT,
+         num_segments          INTEGER NOT NULL DEFAULT 1,
+         status                TEXT NOT NULL DEFAULT 'queued',
+         provider_status       TEXT,
+         status_rank           INTEGER NOT NULL DEFAULT -1,
+         error_code            TEXT,
+         error_message         TEXT,
+         raw_payload           TEXT,
+         created_at            BIGINT NOT NULL,
+         sent_at               BIGINT,
+         delivered_at          BIGINT,
+         status_updated_at     BIGINT NOT NULL,
+         event_id              TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+         attendee_id           TEXT NOT NULL REFERENCES attendees (id) ON DELETE CASCADE,
+         notification_type     TEXT NOT NULL,
+         retry_of_id           TEXT))",
+    // The seed's five indexes; the one on message_sid also enforces its uniqueness (NULLs allowed).
+    R"(CREATE UNIQUE INDEX sms_messages_message_sid_idx ON sms_messages (message_sid))",
+    R"(CREATE INDEX sms_messages_attendee_created_idx ON sms_messages (attendee_id, created_at))",
+    R"(CREATE INDEX sms_messages_event_created_idx ON sms_messages (event_id, created_at))",
+    R"(CREATE INDEX sms_messages_status_created_idx ON sms_messages (status, created_at))",
+    R"(CREATE INDEX sms_messages_event_status_idx ON sms_messages (event_id, status))",
+    R"(CREATE INDEX sms_messages_retry_of_idx ON sms_messages (retry_of_id))",
+
+    R"(CREATE TABLE sms_status_events (
+         id              INTEGER PRIMARY KEY AUTOINCREMENT,
+         message_id      TEXT REFERENCES sms_messages (id) ON DELETE CASCADE,
+         message_sid     TEXT,
+         provider_status TEXT NOT NULL,
+         error_code      TEXT,
+         source          TEXT NOT NULL,
+         dedup_key       TEXT NOT NULL UNIQUE,
+         payload         TEXT NOT NULL DEFAULT '{}',
+         received_at     BIGINT NOT NULL,
+         applied         INTEGER NOT NULL DEFAULT 0 CHECK (applied IN (0, 1)),
+         disposition     TEXT NOT NULL DEFAULT 'pending'))",
+    R"(CREATE INDEX sms_status_events_message_idx ON sms_status_events (message_id))",
+    R"(CREATE INDEX sms_status_events_sid_idx ON sms_status_events (message_sid))",
+    R"(CREATE INDEX sms_status_events_pending_idx ON sms_status_events (message_sid, id)
+         WHERE disposition = 'pending')",
+
+    R"(CREATE TABLE job_runs (
+         id          INTEGER PRIMARY KEY AUTOINCREMENT,
+         job         TEXT NOT NULL,
+         started_at  BIGINT NOT NULL,
+         finished_at BIGINT,
+         outcome     TEXT,
+         counts      TEXT NOT NULL DEFAULT '{}'))",
+    R"(CREATE INDEX job_runs_job_started_idx ON job_runs (job, started_at))",
+  }};
+}
+
+dialect_sql make() {
+  dialect_sql s;
+  s.migrations = {version_1()};
+
+  // BEGIN IMMEDIATE takes the write lock up front: two writers never deadlock upgrading a read
+  // lock, and concurrent migrations queue behind each other (busy_timeout).
+  s.begin_write = "BEGIN IMMEDIATE";
+  s.commit = "COMMIT";
+  s.rollback = "ROLLBACK";
+  s.lock_migrations = "";
+  s.create_schema_migrations = R"(CREATE TABLE IF NOT EXISTS schema_migrations (
+                                    version    INTEGER PRIMARY KEY,
+                                    applied_at BIGINT NOT NULL))";
+  s.schema_migrations_exists =
+    "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
+  s.latest_migration = "SELECT COALESCE(MAX(version), 0) AS version FROM schema_migrations";
+  s.record_migration = "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)";
+  s.ping = "SELECT 1 AS ok";
+
+  s.insert_message = "INSERT INTO sms_messages (" SMSD_MESSAGE_COLUMNS ") VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+                     "?18, ?19, ?20, ?21, ?22)";
+  s.message_by_id = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE id = ?1";
+  s.message_by_sid = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE message_sid = ?1";
+  s.message_exists = "SELECT 1 AS ok FROM sms_messages WHERE id = ?1";
+  s.attendee_of_event_locked = "SELECT 1 AS ok FROM attendees WHERE event_id = ?1 AND id = ?2";
+  s.event_keys_by_message = R"(SELECT dedup_key FROM sms_status_events WHERE message_id = ?1
+                               UNION
+                               SELECT dedup_key FROM sms_status_events WHERE message_sid = ?2)";
+  s.event_keys_by_sid = "SELECT dedup_key FROM sms_status_events WHERE message_sid = ?1";
+  s.pending_events = "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events "
+                     "WHERE message_sid = ?1 AND disposition = 'pending' ORDER BY id";
+  s.matchable_pending_sids = R"(SELECT e.message_sid FROM sms_status_events e
+                                WHERE e.disposition = 'pending'
+                                  AND EXISTS (SELECT 1 FROM sms_messages m
+                                              WHERE m.message_sid = e.message_sid)
+                                GROUP BY e.message_sid
+                                ORDER BY MIN(e.id)
+                                LIMIT ?1)";
+  s.timeline_events = "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events WHERE message_id = ?1 "
+                      "UNION "
+                      "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events WHERE message_sid = ?2 "
+                      "ORDER BY received_at, id";
+
+  s.update_message_guarded = R"(UPDATE sms_messages SET
+                                  status = ?3,
+                                  provider_status = COALESCE(?4, provider_status),
+                                  status_rank = ?5,
+                                  error_code = COALESCE(?6, error_code),
+                                  error_message = COALESCE(?7, error_message),
+                                  sent_at = COALESCE(sent_at, ?8),
+                                  delivered_at = COALESCE(delivered_at, ?9),
+                                  raw_payload = COALESCE(?10, raw_payload),
+                                  status_updated_at = ?11,
+                                  message_sid = COALESCE(message_sid, ?2)
+                                WHERE id = ?1 AND status_rank < ?5
+                                  AND (?5 < 5 OR status = 'delivered'))";
+  // message_id only if the message still exists: a message deleted meanwhile must not fail the
+  // whole batch on its foreign key.
+  s.insert_status_event = R"(INSERT INTO sms_status_events
+                               (message_id, message_sid, provider_status, error_code, source,
+                                dedup_key, payload, received_at, applied, disposition)
+                             VALUES ((SELECT id FROM sms_messages WHERE id = ?1),
+                                     ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                             ON CONFLICT (dedup_key) DO NOTHING)";
+  s.resolve_status_event = R"(UPDATE sms_status_events SET
+                                message_id = (SELECT id FROM sms_messages WHERE id = ?2),
+                                applied = ?3,
+                                disposition = ?4
+                              WHERE id = ?1 AND disposition = 'pending')";
+  s.commit_batch = "";
+
+  s.event_exists_locked = "SELECT 1 AS ok FROM events WHERE id = ?1";
+  s.select_event = "SELECT id, name, date, owner_id, created_at, updated_at FROM events WHERE id = ?1";
+  s.update_event = "UPDATE events SET name = ?2, date = ?3, owner_id = ?4, updated_at = ?5 WHERE id = ?1";
+  s.insert_event = R"(INSERT INTO events (id, name, date, owner_id, created_at, updated_at)
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                      ON CONFLICT (id) DO NOTHING)";
+  s.delete_event = "DELETE FROM events WHERE id = ?1";
+  s.delete_unlinked_events_of_event = R"(DELETE FROM sms_status_events
+                                         WHERE message_id IS NULL AND message_sid IN
+                                           (SELECT message_sid FROM sms_messages
+                                            WHERE event_id = ?1 AND message_sid IS NOT NULL))";
+  s.delete_unlinked_events_of_attendee = R"(DELETE FROM sms_status_events
+                                            WHERE message_id IS NULL AND message_sid IN
+                                              (SELECT message_sid FROM sms_messages
+                                               WHERE event_id = ?1 AND attendee_id = ?2
+                                                 AND message_sid IS NOT NULL))";
+  s.select_attendee = R"(SELECT id, event_id, first_name, last_name, phone, created_at, updated_at
+                         FROM attendees WHERE event_id = ?1 AND id = ?2)";
+  s.attendee_event = "SELECT event_id FROM attendees WHERE id = ?1";
+  s.update_attendee = R"(UPDATE attendees SET first_name = ?3, last_name = ?4, phone = ?5, updated_at = ?6
+                         WHERE id = ?1 AND event_id = ?2)";
+  s.insert_attendee = R"(INSERT INTO attendees (id, event_id, first_name, last_name, phone,
+                                                created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (id) DO NOTHING)";
+  s.delete_attendee = "DELETE FROM attendees WHERE event_id = ?1 AND id = ?2";
+  s.update_organizer = R"(UPDATE event_organizers SET can_view = ?3, can_curate = ?4
+                          WHERE event_id = ?1 AND user_id = ?2)";
+  s.insert_organizer = R"(INSERT INTO event_organizers (event_id, user_id, can_view, can_curate)
+                          VALUES (?1, ?2, ?3, ?4)
+                          ON CONFLICT (event_id, user_id) DO NOTHING)";
+  s.delete_organizer = "DELETE FROM event_organizers WHERE event_id = ?1 AND user_id = ?2";
+  return s;
+}
+
+#undef SMSD_MESSAGE_COLUMNS
+#undef SMSD_EVENT_COLUMNS
+
+} // namespace
+
+const dialect_sql& sqlite_sql() {
+  static const dialect_sql sql = make();
+  return sql;
+}
+
+} // namespace smsd

@@ -1,0 +1,458 @@
+#include "persistence/sql_store.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "common/time.hpp"
+
+namespace smsd {
+
+using Poco::Dynamic::Var;
+
+namespace {
+
+message_record read_message(const row_view& r) {
+  message_record m;
+  m.id = r.text("id");
+  m.message_sid = r.opt_text("message_sid");
+  m.account_sid = r.opt_text("account_sid");
+  m.messaging_service_sid = r.opt_text("messaging_service_sid");
+  m.to_phone = r.text("to_phone");
+  m.from_phone = r.text("from_phone");
+  m.body = r.opt_text("body");
+  m.num_segments = static_cast<int>(r.int64("num_segments"));
+  m.state.status = r.text("status");
+  m.state.provider_status = r.opt_text("provider_status");
+  m.state.status_rank = static_cast<int>(r.int64("status_rank"));
+  m.state.error_code = r.opt_text("error_code");
+  m.state.error_message = r.opt_text("error_message");
+  m.state.sent_at = r.opt_int64("sent_at");
+  m.state.delivered_at = r.opt_int64("delivered_at");
+  m.state.raw_payload = r.opt_text("raw_payload");
+  m.state.status_updated_at = r.int64("status_updated_at");
+  m.created_at = r.int64("created_at");
+  m.event_id = r.text("event_id");
+  m.attendee_id = r.text("attendee_id");
+  m.notification_type = r.text("notification_type");
+  m.retry_of_id = r.opt_text("retry_of_id");
+  return m;
+}
+
+std::vector<status_event_record> read_events(const query_result& rs) {
+  std::vector<status_event_record> out;
+  out.reserve(rs.rows());
+  for (std::size_t i = 0; i < rs.rows(); ++i) {
+    row_view r{rs, i};
+    status_event_record e;
+    e.id = r.int64("id");
+    e.message_id = r.opt_text("message_id");
+    e.message_sid = r.opt_text("message_sid");
+    e.provider_status = r.text("provider_status");
+    e.error_code = r.opt_text("error_code");
+    e.source = r.text("source");
+    e.dedup_key = r.text("dedup_key");
+    e.payload = r.text("payload");
+    e.received_at = r.int64("received_at");
+    e.applied = r.flag("applied");
+    e.disposition = r.text("disposition");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<std::string> read_texts(const query_result& rs, const char* column) {
+  std::vector<std::string> out;
+  out.reserve(rs.rows());
+  for (std::size_t i = 0; i < rs.rows(); ++i)
+    out.push_back(row_view{rs, i}.text(column));
+  return out;
+}
+
+/// The SID as a parameter: an empty SID matches nothing.
+Var sid_param(const std::string& sid) {
+  return sid.empty() ? Var{} : to_var(sid);
+}
+
+int latest_known(const dialect_sql& sql) {
+  int latest = 0;
+  for (const auto& m : sql.migrations)
+    latest = std::max(latest, m.version);
+  return latest;
+}
+
+} // namespace
+
+// -- conversions ------------------------------------------------------------------------------
+
+Var to_var(const std::string& v) {
+  return Var{v};
+}
+
+Var to_var(const std::optional<std::string>& v) {
+  return v ? Var{*v} : Var{};
+}
+
+Var to_var(std::int64_t v) {
+  return Var{static_cast<Poco::Int64>(v)};
+}
+
+Var to_var(const std::optional<std::int64_t>& v) {
+  return v ? to_var(*v) : Var{};
+}
+
+Var to_var(int v) {
+  return Var{static_cast<Poco::Int32>(v)};
+}
+
+Var to_var(bool v) {
+  return Var{static_cast<Poco::Int32>(v ? 1 : 0)};
+}
+
+std::size_t row_view::position(const char* column) const {
+  for (std::size_t i = 0; i < rs_.columns(); ++i)
+    if (rs_.column_name(i) == column)
+      return i;
+  throw std::logic_error(std::string{"query result has no column "} + column);
+}
+
+std::string row_view::text(const char* column) const {
+  auto pos = position(column);
+  return rs_.is_null(row_, pos) ? std::string{} : rs_.text(row_, pos);
+}
+
+std::optional<std::string> row_view::opt_text(const char* column) const {
+  auto pos = position(column);
+  if (rs_.is_null(row_, pos))
+    return std::nullopt;
+  return rs_.text(row_, pos);
+}
+
+std::int64_t row_view::int64(const char* column) const {
+  auto pos = position(column);
+  return rs_.is_null(row_, pos) ? 0 : rs_.int64(row_, pos);
+}
+
+std::optional<std::int64_t> row_view::opt_int64(const char* column) const {
+  auto pos = position(column);
+  if (rs_.is_null(row_, pos))
+    return std::nullopt;
+  return rs_.int64(row_, pos);
+}
+
+bool row_view::flag(const char* column) const {
+  return int64(column) != 0;
+}
+
+// -- transactions ------------------------------------------------------------------------------
+
+void sql_store::begin_write() {
+  execute(sql_.begin_write, {});
+  in_transaction_ = true;
+}
+
+void sql_store::commit_transaction() {
+  execute(sql_.commit, {});
+  in_transaction_ = false;
+}
+
+void sql_store::abandon_transaction() {
+  if (!in_transaction_)
+    return;
+  in_transaction_ = false;
+  try {
+    execute(sql_.rollback, {});
+  } catch (...) {
+    // The transaction is gone with the connection, or was rolled back by the database already.
+  }
+}
+
+// -- schema ------------------------------------------------------------------------------------
+
+caf::expected<migration_status> sql_store::migrate() {
+  return guarded("migrate", [&]() -> caf::expected<migration_status> {
+    migration_status st;
+    st.latest = latest_known(sql_);
+    for (const auto& m : sql_.migrations) {
+      begin_write();
+      if (!sql_.lock_migrations.empty())
+        execute(sql_.lock_migrations, {});
+      execute(sql_.create_schema_migrations, {});
+      auto applied = row_view{*query(sql_.latest_migration, {}), 0}.int64("version");
+      if (applied < m.version) {
+        // Run once in a lifetime: not worth a prepared statement.
+        for (const auto& text : m.statements)
+          execute_once(text);
+        execute(sql_.record_migration, {to_var(m.version), to_var(now_millis())});
+        applied = m.version;
+      }
+      commit_transaction();
+      st.applied = static_cast<int>(applied);
+    }
+    return st;
+  });
+}
+
+caf::expected<migration_status> sql_store::migrations() {
+  return guarded("migrations", [&]() -> caf::expected<migration_status> {
+    migration_status st;
+    st.latest = latest_known(sql_);
+    if (row_view{*query(sql_.schema_migrations_exists, {}), 0}.int64("n") != 0)
+      st.applied = static_cast<int>(row_view{*query(sql_.latest_migration, {}), 0}.int64("version"));
+    return st;
+  });
+}
+
+caf::error sql_store::ping() {
+  return guarded("ping", [&]() -> caf::error {
+    query(sql_.ping, {});
+    return {};
+  });
+}
+
+// -- messages and status events -----------------------------------------------------------------
+
+caf::error sql_store::insert_message(const message_record& m) {
+  return guarded("insert message", [&]() -> caf::error {
+    begin_write();
+    if (query(sql_.attendee_of_event_locked, {to_var(m.event_id), to_var(m.attendee_id)})
+          ->rows() == 0) {
+      abandon_transaction();
+      return make_error(errc::not_found, "no attendee " + m.attendee_id + " in event " + m.event_id);
+    }
+    const auto& s = m.state;
+    execute(sql_.insert_message,
+            {to_var(m.id), to_var(m.message_sid), to_var(m.account_sid),
+             to_var(m.messaging_service_sid), to_var(m.to_phone), to_var(m.from_phone),
+             to_var(m.body), to_var(m.num_segments), to_var(s.status), to_var(s.provider_status),
+             to_var(s.status_rank), to_var(s.error_code), to_var(s.error_message),
+             to_var(s.raw_payload), to_var(m.created_at), to_var(s.sent_at),
+             to_var(s.delivered_at), to_var(s.status_updated_at), to_var(m.event_id),
+             to_var(m.attendee_id), to_var(m.notification_type), to_var(m.retry_of_id)});
+    commit_transaction();
+    return {};
+  });
+}
+
+std::optional<message_record> sql_store::load_message(const std::string& sql,
+                                                       const std::string& key) {
+  auto rs = query(sql, {to_var(key)});
+  if (rs->rows() == 0)
+    return std::nullopt;
+  return read_message(row_view{*rs, 0});
+}
+
+caf::expected<std::optional<message_record>> sql_store::find_message_by_id(const std::string& id) {
+  return guarded("find message", [&]() -> caf::expected<std::optional<message_record>> {
+    return load_message(sql_.message_by_id, id);
+  });
+}
+
+caf::expected<std::optional<message_record>>
+sql_store::find_message_by_sid(const std::string& sid) {
+  return guarded("find message", [&]() -> caf::expected<std::optional<message_record>> {
+    return load_message(sql_.message_by_sid, sid);
+  });
+}
+
+caf::expected<std::vector<std::string>>
+sql_store::event_keys(const std::optional<std::string>& message_id, const std::string& sid) {
+  return guarded("event keys", [&]() -> caf::expected<std::vector<std::string>> {
+    if (message_id)
+      return read_texts(*query(sql_.event_keys_by_message, {to_var(*message_id), sid_param(sid)}),
+                        "dedup_key");
+    return read_texts(*query(sql_.event_keys_by_sid, {sid_param(sid)}), "dedup_key");
+  });
+}
+
+caf::expected<std::vector<status_event_record>>
+sql_store::pending_events(const std::string& sid) {
+  return guarded("pending events", [&]() -> caf::expected<std::vector<status_event_record>> {
+    return read_events(*query(sql_.pending_events, {sid_param(sid)}));
+  });
+}
+
+caf::expected<std::vector<std::string>> sql_store::matchable_pending_sids(int limit) {
+  return guarded("matchable pending sids", [&]() -> caf::expected<std::vector<std::string>> {
+    return read_texts(*query(sql_.matchable_pending_sids, {to_var(std::max(limit, 0))}),
+                      "message_sid");
+  });
+}
+
+caf::expected<std::optional<message_timeline>>
+sql_store::timeline(const std::string& id_or_sid) {
+  return guarded("timeline", [&]() -> caf::expected<std::optional<message_timeline>> {
+    auto m = load_message(sql_.message_by_id, id_or_sid);
+    if (!m)
+      m = load_message(sql_.message_by_sid, id_or_sid);
+    if (!m)
+      return std::optional<message_timeline>{};
+    message_timeline t;
+    t.message = std::move(*m);
+    t.events = read_events(
+      *query(sql_.timeline_events, {to_var(t.message.id), to_var(t.message.message_sid)}));
+    return std::optional<message_timeline>{std::move(t)};
+  });
+}
+
+// -- platform sync ------------------------------------------------------------------------------
+
+caf::expected<upsert_outcome> sql_store::upsert_event(const event_record& e) {
+  return guarded("upsert event", [&]() -> caf::expected<upsert_outcome> {
+    auto now = now_millis();
+    auto created_at = e.created_at != 0 ? e.created_at : now;
+    auto updated_at = e.updated_at != 0 ? e.updated_at : now;
+    auto update = [&] {
+      return execute(sql_.update_event, {to_var(e.id), to_var(e.name), to_var(e.date),
+                                         to_var(e.owner_id), to_var(updated_at)});
+    };
+    begin_write();
+    auto outcome = upsert_outcome::updated;
+    if (update() == 0) {
+      if (execute(sql_.insert_event, {to_var(e.id), to_var(e.name), to_var(e.date),
+                                      to_var(e.owner_id), to_var(created_at), to_var(updated_at)})
+          == 1)
+        outcome = upsert_outcome::created;
+      else // inserted by a concurrent writer after our update: now it is there to update
+        update();
+    }
+    commit_transaction();
+    return outcome;
+  });
+}
+
+caf::expected<bool> sql_store::delete_event(const std::string& id) {
+  return guarded("delete event", [&]() -> caf::expected<bool> {
+    begin_write();
+    execute(sql_.delete_unlinked_events_of_event, {to_var(id)});
+    auto n = execute(sql_.delete_event, {to_var(id)});
+    commit_transaction();
+    return n > 0;
+  });
+}
+
+caf::expected<upsert_outcome> sql_store::upsert_attendee(const attendee_record& a) {
+  return guarded("upsert attendee", [&]() -> caf::expected<upsert_outcome> {
+    auto now = now_millis();
+    auto created_at = a.created_at != 0 ? a.created_at : now;
+    auto updated_at = a.updated_at != 0 ? a.updated_at : now;
+    auto update = [&] {
+      return execute(sql_.update_attendee, {to_var(a.id), to_var(a.event_id),
+                                            to_var(a.first_name), to_var(a.last_name),
+                                            to_var(a.phone), to_var(updated_at)});
+    };
+    auto owner = [&]() -> std::optional<std::string> {
+      auto rs = query(sql_.attendee_event, {to_var(a.id)});
+      if (rs->rows() == 0)
+        return std::nullopt;
+      return row_view{*rs, 0}.text("event_id");
+    };
+    auto conflict = [&](const std::string& other) {
+      abandon_transaction();
+      return make_error(errc::conflict,
+                        "attendee " + a.id + " belongs to event " + other + ", not " + a.event_id);
+    };
+    begin_write();
+    if (query(sql_.event_exists_locked, {to_var(a.event_id)})->rows() == 0) {
+      abandon_transaction();
+      return make_error(errc::not_found, "no event " + a.event_id);
+    }
+    if (update() > 0) {
+      commit_transaction();
+      return upsert_outcome::updated;
+    }
+    if (auto other = owner())
+      return conflict(*other);
+    if (execute(sql_.insert_attendee, {to_var(a.id), to_var(a.event_id), to_var(a.first_name),
+                                       to_var(a.last_name), to_var(a.phone), to_var(created_at),
+                                       to_var(updated_at)})
+        == 1) {
+      commit_transaction();
+      return upsert_outcome::created;
+    }
+    // A concurrent writer inserted the same id first (PostgreSQL only; SQLite writers queue).
+    if (update() == 0) {
+      auto other = owner();
+      return conflict(other ? *other : std::string{"(unknown)"});
+    }
+    commit_transaction();
+    return upsert_outcome::updated;
+  });
+}
+
+caf::expected<bool> sql_store::delete_attendee(const std::string& event_id,
+                                                const std::string& attendee_id) {
+  return guarded("delete attendee", [&]() -> caf::expected<bool> {
+    begin_write();
+    execute(sql_.delete_unlinked_events_of_attendee, {to_var(event_id), to_var(attendee_id)});
+    auto n = execute(sql_.delete_attendee, {to_var(event_id), to_var(attendee_id)});
+    commit_transaction();
+    return n > 0;
+  });
+}
+
+caf::expected<upsert_outcome> sql_store::upsert_organizer(const organizer_record& o) {
+  return guarded("upsert organizer", [&]() -> caf::expected<upsert_outcome> {
+    params values = {to_var(o.event_id), to_var(o.user_id), to_var(o.can_view),
+                     to_var(o.can_curate)};
+    begin_write();
+    if (query(sql_.event_exists_locked, {to_var(o.event_id)})->rows() == 0) {
+      abandon_transaction();
+      return make_error(errc::not_found, "no event " + o.event_id);
+    }
+    auto outcome = upsert_outcome::updated;
+    if (execute(sql_.update_organizer, values) == 0) {
+      if (execute(sql_.insert_organizer, values) == 1)
+        outcome = upsert_outcome::created;
+      else // inserted by a concurrent writer after our update
+        execute(sql_.update_organizer, values);
+    }
+    commit_transaction();
+    return outcome;
+  });
+}
+
+caf::expected<bool> sql_store::delete_organizer(const std::string& event_id,
+                                                 const std::string& user_id) {
+  return guarded("delete organizer", [&]() -> caf::expected<bool> {
+    return execute(sql_.delete_organizer, {to_var(event_id), to_var(user_id)}) > 0;
+  });
+}
+
+caf::expected<std::optional<event_record>> sql_store::find_event(const std::string& id) {
+  return guarded("find event", [&]() -> caf::expected<std::optional<event_record>> {
+    auto rs = query(sql_.select_event, {to_var(id)});
+    if (rs->rows() == 0)
+      return std::optional<event_record>{};
+    row_view r{*rs, 0};
+    event_record e;
+    e.id = r.text("id");
+    e.name = r.text("name");
+    e.date = r.int64("date");
+    e.owner_id = r.text("owner_id");
+    e.created_at = r.int64("created_at");
+    e.updated_at = r.int64("updated_at");
+    return std::optional<event_record>{std::move(e)};
+  });
+}
+
+caf::expected<std::optional<attendee_record>>
+sql_store::find_attendee(const std::string& event_id, const std::string& attendee_id) {
+  return guarded("find attendee", [&]() -> caf::expected<std::optional<attendee_record>> {
+    auto rs = query(sql_.select_attendee, {to_var(event_id), to_var(attendee_id)});
+    if (rs->rows() == 0)
+      return std::optional<attendee_record>{};
+    row_view r{*rs, 0};
+    attendee_record a;
+    a.id = r.text("id");
+    a.event_id = r.text("event_id");
+    a.first_name = r.text("first_name");
+    a.last_name = r.opt_text("last_name");
+    a.phone = r.opt_text("phone");
+    a.created_at = r.int64("created_at");
+    a.updated_at = r.int64("updated_at");
+    return std::optional<attendee_record>{std::move(a)};
+  });
+}
+
+} // namespace smsd

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <Poco/Dynamic/Var.h>
+
+#include "common/errors.hpp"
+#include "persistence/dialect_sql.hpp"
+#include "persistence/store.hpp"
+
+namespace smsd {
+
+/// The rows a query returned, whatever the driver.
+class query_result {
+public:
+  virtual ~query_result() = default;
+  virtual std::size_t rows() const = 0;
+  virtual std::size_t columns() const = 0;
+  virtual std::string column_name(std::size_t col) const = 0;
+  virtual bool is_null(std::size_t row, std::size_t col) const = 0;
+  virtual std::string text(std::size_t row, std::size_t col) const = 0;
+  virtual std::int64_t int64(std::size_t row, std::size_t col) const = 0;
+};
+
+/// Reads one row of a query_result by column name.
+class row_view {
+public:
+  row_view(const query_result& rs, std::size_t row) : rs_(rs), row_(row) {}
+
+  std::string text(const char* column) const;
+  std::optional<std::string> opt_text(const char* column) const;
+  std::int64_t int64(const char* column) const;
+  std::optional<std::int64_t> opt_int64(const char* column) const;
+  bool flag(const char* column) const;
+
+private:
+  std::size_t position(const char* column) const;
+
+  const query_result& rs_;
+  std::size_t row_;
+};
+
+/// What SQLite and PostgreSQL share: every store method but commit(), written once over the
+/// dialect's SQL text (dialect_sql) and two primitives each driver implements. Parameters are
+/// typed values (text, integers, or empty for NULL); booleans travel as 0/1.
+class sql_store : public store {
+public:
+  caf::expected<migration_status> migrate() override;
+  caf::expected<migration_status> migrations() override;
+  caf::error ping() override;
+
+  caf::error insert_message(const message_record& m) override;
+  caf::expected<std::optional<message_record>> find_message_by_id(const std::string& id) override;
+  caf::expected<std::optional<message_record>> find_message_by_sid(const std::string& sid) override;
+  caf::expected<std::vector<std::string>>
+  event_keys(const std::optional<std::string>& message_id, const std::string& sid) override;
+  caf::expected<std::vector<status_event_record>> pending_events(const std::string& sid) override;
+  caf::expected<std::vector<std::string>> matchable_pending_sids(int limit) override;
+  caf::expected<std::optional<message_timeline>> timeline(const std::string& id_or_sid) override;
+
+  caf::expected<upsert_outcome> upsert_event(const event_record& e) override;
+  caf::expected<bool> delete_event(const std::string& id) override;
+  caf::expected<upsert_outcome> upsert_attendee(const attendee_record& a) override;
+  caf::expected<bool> delete_attendee(const std::string& event_id,
+                                      const std::string& attendee_id) override;
+  caf::expected<upsert_outcome> upsert_organizer(const organizer_record& o) override;
+  caf::expected<bool> delete_organizer(const std::string& event_id,
+                                       const std::string& user_id) override;
+  caf::expected<std::optional<event_record>> find_event(const std::string& id) override;
+  caf::expected<std::optional<attendee_record>>
+  find_attendee(const std::string& event_id, const std::string& attendee_id) override;
+
+protected:
+  using params = std::initializer_list<Poco::Dynamic::Var>;
+
+  explicit sql_store(const dialect_sql& sql) : sql_(sql) {}
+
+  // -- what each driver provides; all may throw, guarded() catches -------------------------------
+
+  /// Runs `sql` (a member of sql_, prepared once per connection); returns the rows affected.
+  virtual std::size_t execute(const std::string& sql, params values) = 0;
+  /// Runs the query `sql` (a member of sql_, prepared once per connection).
+  virtual std::unique_ptr<query_result> query(const std::string& sql, params values) = 0;
+  /// Runs SQL that runs once in a lifetime (a migration step), without preparing it.
+  virtual void execute_once(const std::string& sql) = 0;
+  /// Maps a driver exception to our error (see store.hpp).
+  virtual caf::error translate(const std::exception& e, const std::string& what) = 0;
+  /// Reopens a connection the server dropped; called before each operation.
+  virtual void reconnect_if_lost() {}
+
+  // -- shared machinery ---------------------------------------------------------------------------
+
+  void begin_write();
+  void commit_transaction();
+  /// Rolls back an open transaction, ignoring errors (the connection may be gone).
+  void abandon_transaction();
+  /// Forgets an open transaction (the connection that held it is gone).
+  void transaction_lost() { in_transaction_ = false; }
+
+  /// Runs f, turning every exception into our error and rolling back what f left open.
+  template <class F>
+  auto guarded(const char* what, F&& f) -> decltype(f());
+
+  const dialect_sql& sql_;
+
+private:
+  std::optional<message_record> load_message(const std::string& sql, const std::string& key);
+
+  bool in_transaction_ = false;
+};
+
+// -- parameters ---------------------------------------------------------------------------------
+
+Poco::Dynamic::Var to_var(const std::string& v);
+Poco::Dynamic::Var to_var(const std::optional<std::string>& v);
+Poco::Dynamic::Var to_var(std::int64_t v);
+Poco::Dynamic::Var to_var(const std::optional<std::int64_t>& v);
+Poco::Dynamic::Var to_var(int v);
+Poco::Dynamic::Var to_var(bool v);
+
+template <class F>
+auto sql_store::guarded(const char* what, F&& f) -> decltype(f()) {
+  try {
+    reconnect_if_lost();
+    return f();
+  } catch (const std::exception& e) {
+    auto err = translate(e, what);
+    abandon_transaction();
+    return err;
+  }
+}
+
+} // namespace smsd

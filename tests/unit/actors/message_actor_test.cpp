@@ -1,0 +1,330 @@
+// The message actor, router and persistence actor together, deterministic on CAF's test
+// coordinator, over a real SQLite file. The writer is a recording stand-in on the real
+// writer_actor interface (it commits through the real store), so tests can see the batches.
+#include "actors/message_actor.hpp"
+
+#include <chrono>
+#include <future>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
+#include <catch2/catch.hpp>
+
+#include "actors/loader_actor.hpp"
+#include "actors/persistence_actor.hpp"
+#include "common/errors.hpp"
+#include "tests/support/test_databases.hpp"
+
+using namespace smsd;
+
+namespace {
+
+struct recording_writer_state {
+  std::unique_ptr<store> db;
+  static inline const char* name = "recording_writer";
+};
+
+struct writer_log {
+  std::vector<std::size_t> batch_sizes;
+  bool fail = false;
+};
+
+writer_actor::behavior_type
+recording_writer(writer_actor::stateful_pointer<recording_writer_state> self, std::string url,
+                 std::shared_ptr<writer_log> log) {
+  self->state.db = std::move(*open_store(url));
+  return {
+    [=](commit_atom, const write_batch& batch) -> batch_outcome {
+      log->batch_sizes.push_back(batch.size());
+      batch_outcome out(batch.size());
+      if (log->fail) {
+        for (auto& o : out)
+          o.error = "disk on fire";
+        return out;
+      }
+      auto res = self->state.db->commit(batch);
+      REQUIRE(res);
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        out[i] = {true, (*res)[i], {}};
+      return out;
+    },
+  };
+}
+
+caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.policy", caf::atom("testing"));
+  return cfg;
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+  std::string url = test::temp_sqlite_url();
+  std::unique_ptr<store> db;
+  std::shared_ptr<writer_log> wlog = std::make_shared<writer_log>();
+  writer_actor writer;
+  loader_actor loader;
+  persistence_actor persistence;
+  std::unique_ptr<message_router> router;
+  static constexpr int idle_ms = 1000;
+
+  fixture()
+    : sys(testing_config(cfg)),
+      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
+    auto s = open_store(url);
+    REQUIRE(s);
+    db = std::move(*s);
+    REQUIRE(db->migrate());
+    REQUIRE(db->upsert_event({"ev1", "No Edges", 1'800'000'000'000, "u1", 0, 0}));
+    REQUIRE(db->upsert_attendee({"at1", "ev1", "John", std::string("Smith"),
+                                 std::string("+15551234567"), 0, 0}));
+    writer = sys.spawn(recording_writer, url, wlog);
+    loader = sys.spawn(loader_impl, url);
+    persistence = sys.spawn(persistence_impl, std::vector<writer_actor>{writer}, std::size_t{2048});
+    router = std::make_unique<message_router>(sys, persistence, std::vector<loader_actor>{loader},
+                                              idle_ms);
+    sched.run();
+  }
+
+  ~fixture() {
+    router->shutdown();
+    caf::anon_send_exit(persistence, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+    sched.run();
+  }
+
+  void add_message(const std::string& id, std::optional<std::string> sid) {
+    message_record m;
+    m.id = id;
+    m.message_sid = std::move(sid);
+    m.to_phone = "+15551234567";
+    m.from_phone = "+15005550006";
+    m.body = "Your matches are ready";
+    m.created_at = 1000;
+    m.state.status_updated_at = 1000;
+    m.event_id = "ev1";
+    m.attendee_id = "at1";
+    m.notification_type = "match_reveal";
+    REQUIRE_FALSE(db->insert_message(m));
+  }
+
+  std::future<void> report(const std::string& sid, const std::string& status,
+                           std::optional<std::string> id = std::nullopt,
+                           std::optional<std::string> error = std::nullopt) {
+    status_report r;
+    r.message_id = std::move(id);
+    r.message_sid = sid;
+    r.provider_status = status;
+    r.error_code = std::move(error);
+    r.payload = "{\"MessageStatus\":\"" + status + "\"}";
+    r.received_at = 5000;
+    return router->submit(std::move(r));
+  }
+
+  message_record row(const std::string& id) {
+    auto m = db->find_message_by_id(id);
+    REQUIRE(m);
+    REQUIRE(*m);
+    return **m;
+  }
+
+  std::vector<status_event_record> events_of(const std::string& id_or_sid) {
+    auto t = db->timeline(id_or_sid);
+    REQUIRE(t);
+    REQUIRE(*t);
+    return (*t)->events;
+  }
+};
+
+bool ready(std::future<void>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "a callback is acknowledged only after its change is committed",
+                 "[actors]") {
+  add_message("m1", std::string("SM1"));
+  auto f = report("SM1", "delivered");
+  CHECK_FALSE(ready(f));
+  sched.run();
+  REQUIRE(ready(f));
+  CHECK_NOTHROW(f.get());
+  auto m = row("m1");
+  CHECK(m.state.status == "delivered");
+  CHECK(m.state.delivered_at == 5000);
+  auto evs = events_of("m1");
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0].applied);
+  CHECK(evs[0].disposition == "applied");
+}
+
+TEST_CASE_METHOD(fixture, "reports that arrive together are committed in one batch, one op per "
+                          "message",
+                 "[actors]") {
+  add_message("m1", std::string("SM1"));
+  add_message("m2", std::string("SM2"));
+  // Load both actors first, so the next reports meet idle writers and a warm state.
+  auto a = report("SM1", "queued"), b = report("SM2", "queued");
+  sched.run();
+  wlog->batch_sizes.clear();
+  std::vector<std::future<void>> fs;
+  for (auto status : {"sent", "delivered"})
+    for (auto sid : {"SM1", "SM2"})
+      fs.push_back(report(sid, status));
+  sched.run();
+  for (auto& f : fs)
+    CHECK_NOTHROW(f.get());
+  // The first report goes out at once, alone: the writer was idle. The three that came while
+  // it was busy form the next batch, where SM2's two changes are coalesced into one op (SM1's
+  // delivered waits for no one: its earlier op has committed by then).
+  CHECK(wlog->batch_sizes == std::vector<std::size_t>{1, 2});
+  CHECK(row("m1").state.status == "delivered");
+  CHECK(row("m2").state.status == "delivered");
+  CHECK(events_of("m1").size() == 3);
+}
+
+TEST_CASE_METHOD(fixture, "a duplicate is acknowledged and stored once", "[actors]") {
+  add_message("m1", std::string("SM1"));
+  auto f1 = report("SM1", "sent");
+  auto f2 = report("SM1", "sent");
+  sched.run();
+  CHECK_NOTHROW(f1.get());
+  CHECK_NOTHROW(f2.get());
+  auto evs = events_of("m1");
+  CHECK(evs.size() == 1);
+  CHECK(row("m1").state.status == "sent");
+}
+
+TEST_CASE_METHOD(fixture, "a callback before its row is kept and applied when the row appears",
+                 "[actors]") {
+  auto f = report("SM9", "delivered");
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  auto pending = db->pending_events("SM9");
+  REQUIRE(pending);
+  REQUIRE(pending->size() == 1);
+
+  add_message("m9", std::string("SM9"));
+  router->sweep("SM9"); // what the pending sweep does for each SID it finds
+  sched.run();
+  auto m = row("m9");
+  CHECK(m.state.status == "delivered");
+  CHECK(m.state.delivered_at == 5000);
+  auto evs = events_of("m9");
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0].disposition == "applied");
+  CHECK(evs[0].applied);
+  CHECK(evs[0].message_id == std::string("m9"));
+}
+
+TEST_CASE_METHOD(fixture, "a callback that carries our id attaches the SID before the send "
+                          "result does",
+                 "[actors]") {
+  add_message("m3", std::nullopt);
+  auto f = report("SM3", "sent", std::string("m3"));
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  auto m = row("m3");
+  CHECK(m.message_sid == std::string("SM3"));
+  CHECK(m.state.status == "sent");
+  // The actor now answers to the SID as well.
+  auto g = report("SM3", "delivered");
+  sched.run();
+  CHECK_NOTHROW(g.get());
+  CHECK(row("m3").state.status == "delivered");
+  CHECK(router->size() == 2); // one actor under two keys
+}
+
+TEST_CASE_METHOD(fixture, "a callback for a deleted message is acknowledged and recreates nothing",
+                 "[actors]") {
+  add_message("m4", std::string("SM4"));
+  auto f = report("SM4", "sent", std::string("m4"));
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  REQUIRE(db->delete_attendee("ev1", "at1"));
+  auto g = report("SM4", "delivered", std::string("m4"));
+  sched.run();
+  CHECK_NOTHROW(g.get());
+  auto gone = db->find_message_by_id("m4");
+  REQUIRE(gone);
+  CHECK_FALSE(*gone);
+  // A fresh actor (after the first one idles out) knows it as an orphan too.
+  sched.advance_time(std::chrono::milliseconds(2 * idle_ms));
+  sched.run();
+  auto h = report("SM4", "delivered", std::string("m4"));
+  sched.run();
+  CHECK_NOTHROW(h.get());
+  gone = db->find_message_by_id("m4");
+  CHECK_FALSE(*gone);
+}
+
+TEST_CASE_METHOD(fixture, "an idle message actor stops and a later report reloads its state",
+                 "[actors]") {
+  add_message("m5", std::string("SM5"));
+  auto f = report("SM5", "sent");
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  CHECK(router->size() == 2);
+  sched.advance_time(std::chrono::milliseconds(idle_ms / 2));
+  sched.run();
+  CHECK(router->size() == 2); // not idle long enough
+  sched.advance_time(std::chrono::milliseconds(2 * idle_ms));
+  sched.run();
+  CHECK(router->size() == 0);
+  auto g = report("SM5", "queued"); // stale: the reloaded state is 'sent'
+  sched.run();
+  CHECK_NOTHROW(g.get());
+  CHECK(row("m5").state.status == "sent");
+  auto evs = events_of("m5");
+  REQUIRE(evs.size() == 2);
+  CHECK(evs[1].disposition == "stale");
+}
+
+TEST_CASE_METHOD(fixture, "a failed commit breaks the acknowledgement", "[actors]") {
+  add_message("m6", std::string("SM6"));
+  wlog->fail = true;
+  auto f = report("SM6", "delivered");
+  sched.run();
+  REQUIRE(ready(f));
+  CHECK_THROWS(f.get());
+  wlog->fail = false;
+  auto g = report("SM6", "delivered");
+  sched.run();
+  CHECK_NOTHROW(g.get());
+  CHECK(row("m6").state.status == "delivered");
+}
+
+TEST_CASE_METHOD(fixture, "when another writer moved the row on, the actor reloads it",
+                 "[actors]") {
+  add_message("m7", std::string("SM7"));
+  auto f = report("SM7", "queued");
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  // Another smsd instance applies 'delivered' behind this actor's back.
+  write_op op;
+  auto st = row("m7").state;
+  st.status = "delivered";
+  st.provider_status = "delivered";
+  st.status_rank = 4;
+  st.delivered_at = 6000;
+  op.update = message_update{"m7", std::nullopt, st};
+  REQUIRE(db->commit({op}));
+  auto g = report("SM7", "sent"); // this actor still believes 'queued'
+  sched.run();
+  CHECK_NOTHROW(g.get());
+  auto h = report("SM7", "failed", std::nullopt, std::string("30008"));
+  sched.run();
+  CHECK_NOTHROW(h.get());
+  auto m = row("m7");
+  CHECK(m.state.status == "delivered");
+  CHECK_FALSE(m.state.error_code);
+  auto evs = events_of("m7");
+  REQUIRE(evs.size() == 3);
+  CHECK(evs[1].disposition == "superseded");
+  CHECK(evs[2].disposition == "anomaly"); // judged against the reloaded 'delivered'
+}
