@@ -84,6 +84,10 @@ void message_router::shutdown() {
     std::lock_guard<std::mutex> guard{mtx_};
     closed_ = true;
     all.swap(actors_);
+    // A detached actor's thread waits until the last handle to it is gone: ~actor_system
+    // would wait forever for the loaders if the router kept its handles.
+    persistence_ = nullptr;
+    loaders_.clear();
   }
   for (auto& kv : all)
     if (kv.second->keys.front() == kv.first)

@@ -39,6 +39,10 @@ private:
   std::string log_path_;
 };
 
+/// A TCP port on 127.0.0.1 that was free a moment ago (for a server that must keep its port
+/// across restarts).
+std::uint16_t free_port();
+
 /// Runs `smsd ARGS...` to completion with the environment; returns exit code and output.
 struct run_result {
   int exit_code;

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace smsd {
+
+/// Name/value pairs in the order received; names are case-sensitive and may repeat.
+using form_params = std::vector<std::pair<std::string, std::string>>;
+
+/// Decodes `%XX` escapes (and, if plus_is_space, `+` as a space, as in form data; in a path a
+/// `+` is itself). nullopt on a malformed escape (`%`, `%4`, `%G1`).
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
+
+/// Decodes one application/x-www-form-urlencoded component: `+` is a space, `%XX` a byte.
+std::optional<std::string> form_decode(std::string_view text);
+
+/// Parses an application/x-www-form-urlencoded body (or query string). Pairs are separated by
+/// `&` (empty pieces are skipped); a piece without `=` is a name with an empty value.
+/// invalid_argument on a malformed escape.
+caf::expected<form_params> parse_form(std::string_view text);
+
+/// The first value of a name, if present.
+std::optional<std::string> first_value(const form_params& params, std::string_view name);
+
+} // namespace smsd

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <atomic>
+
+namespace smsd {
+
+struct config;
+class status_intake;
+class store_pool;
+
+/// What route handlers share: the configuration, the doors into the rest of smsd, and the
+/// server's stop flag (a handler waiting for an answer gives up once the server stops).
+struct handler_env {
+  const config* cfg = nullptr;
+  status_intake* intake = nullptr;
+  store_pool* stores = nullptr;
+  const std::atomic<bool>* stopping = nullptr;
+};
+
+} // namespace smsd

@@ -1,0 +1,179 @@
+#include "http/webhook_handler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <future>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/status_intake.hpp"
+#include "common/log.hpp"
+#include "config/config.hpp"
+#include "http/errors.hpp"
+#include "http/form.hpp"
+#include "http/twilio_signature.hpp"
+
+namespace smsd {
+
+namespace {
+
+constexpr const char* callback_path = "/api/webhooks/twilio/status";
+
+std::string lower_ascii(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  });
+  return s;
+}
+
+// The public base without a trailing slash, so that base + "/api/..." has one slash.
+std::string public_base(const std::string& url) {
+  std::string base = url;
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
+  return base;
+}
+
+// First non-empty value of `name`, else of `fallback`.
+std::optional<std::string> field(const form_params& params, const char* name,
+                                 const char* fallback = nullptr) {
+  if (auto v = first_value(params, name); v && !v->empty())
+    return v;
+  if (fallback)
+    if (auto v = first_value(params, fallback); v && !v->empty())
+      return v;
+  return std::nullopt;
+}
+
+// Every body parameter as a JSON object; a repeated name becomes an array of its values.
+std::string payload_json(const form_params& params) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : params) {
+    auto i = out.find(name);
+    if (i == out.end()) {
+      out[name] = value;
+    } else if (i->is_array()) {
+      i->push_back(value);
+    } else {
+      nlohmann::json both = nlohmann::json::array({*i, value});
+      *i = std::move(both);
+    }
+  }
+  return dump_json(out);
+}
+
+// Waits for the intake's answer until the deadline or until the server stops.
+bool wait_durable(std::future<void>& done, std::chrono::milliseconds timeout,
+                  const std::atomic<bool>* stopping) {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + timeout;
+  constexpr auto slice = std::chrono::milliseconds(50);
+  while (true) {
+    const auto now = clock::now();
+    if (now >= deadline)
+      return done.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    if (done.wait_for(std::min(left, slice)) == std::future_status::ready)
+      return true;
+    if (stopping && stopping->load())
+      return false;
+  }
+}
+
+} // namespace
+
+http_response handle_status_callback(const handler_env& env, const request_context& req) {
+  const config& cfg = *env.cfg;
+  const std::string& signature = req.header("X-Twilio-Signature");
+  if (signature.empty()) {
+    spdlog::warn("twilio callback from {} refused: no X-Twilio-Signature", req.peer);
+    return error_response(403, "missing X-Twilio-Signature");
+  }
+  if (req.body_too_large)
+    return error_response(413, "request body exceeds " + std::to_string(cfg.max_body_bytes)
+                                 + " bytes");
+  auto params = parse_form(req.body);
+  if (!params)
+    return error_response(params.error());
+
+  // The URL Twilio signed: our public base and the request target exactly as received.
+  const std::string target =
+    !req.target.empty() && req.target.front() == '/'
+      ? req.target
+      : req.path + (req.query.empty() ? "" : "?" + req.query);
+  const std::string url = public_base(cfg.public_app_url) + target;
+  std::vector<std::string> tokens;
+  if (!cfg.twilio_auth_token.empty())
+    tokens.push_back(cfg.twilio_auth_token);
+  if (!cfg.twilio_auth_token_secondary.empty())
+    tokens.push_back(cfg.twilio_auth_token_secondary);
+  if (tokens.empty()) {
+    spdlog::error("twilio callback from {} refused: TWILIO_AUTH_TOKEN is not configured",
+                  req.peer);
+    return error_response(403, "invalid signature");
+  }
+  if (!twilio_signature_valid(tokens, url, *params, signature)) {
+    spdlog::warn("twilio callback from {} refused: signature does not match {} with {} "
+                 "parameter(s) under {} token(s), with and without the default port",
+                 req.peer, req.path, params->size(), tokens.size());
+    return error_response(403, "invalid signature");
+  }
+
+  auto sid = field(*params, "MessageSid", "SmsSid");
+  auto status = field(*params, "MessageStatus", "SmsStatus");
+  if (!sid)
+    return error_response(400, "MessageSid (or SmsSid) is missing");
+  if (!status)
+    return error_response(400, "MessageStatus (or SmsStatus) is missing");
+  auto query = parse_form(req.query);
+  if (!query)
+    return error_response(400, "malformed query string");
+
+  status_report report;
+  if (auto mid = first_value(*query, "mid"); mid && !mid->empty())
+    report.message_id = std::move(*mid);
+  report.message_sid = std::move(*sid);
+  report.provider_status = lower_ascii(std::move(*status));
+  report.error_code = field(*params, "ErrorCode");
+  report.error_message = field(*params, "ErrorMessage");
+  if (const auto& token = req.header("I-Twilio-Idempotency-Token"); !token.empty())
+    report.idempotency_token = token;
+  report.source = "webhook";
+  report.payload = payload_json(*params);
+  report.received_at = now_millis();
+  if (spdlog::should_log(spdlog::level::debug))
+    spdlog::debug("twilio callback {} {} (mid {}, to {})", report.message_sid,
+                  report.provider_status, report.message_id.value_or("-"),
+                  mask_phone(first_value(*params, "To").value_or("")));
+
+  const std::string message_sid = report.message_sid;
+  if (!env.intake)
+    return error_response(503, "status updates cannot be stored now; retry later");
+  try {
+    auto done = env.intake->submit(std::move(report));
+    if (!done.valid())
+      throw std::runtime_error("the intake returned no future");
+    if (!wait_durable(done, std::chrono::milliseconds(cfg.callback_ack_timeout_ms), env.stopping)) {
+      if (env.stopping && env.stopping->load())
+        spdlog::warn("twilio callback {} not acknowledged before the server stopped", message_sid);
+      else
+        spdlog::warn("twilio callback {} not acknowledged within {} ms; answering 503",
+                     message_sid, cfg.callback_ack_timeout_ms);
+      return error_response(503, "status update not stored in time; retry later");
+    }
+    done.get();
+  } catch (const std::exception& e) {
+    spdlog::warn("twilio callback {} not stored: {}; answering 503", message_sid, e.what());
+    return error_response(503, "status update not stored; retry later");
+  }
+  return json_response(200, nlohmann::json{{"success", true}});
+}
+
+void add_webhook_routes(router& routes, const handler_env& env) {
+  routes.add("POST", callback_path,
+             [env](const request_context& req) { return handle_status_callback(env, req); });
+}
+
+} // namespace smsd
