@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 
 #include "actors/status_machine.hpp"
 #include "common/errors.hpp"
@@ -131,30 +132,38 @@ void start_load(self_ptr self) {
   if (st.loading)
     return;
   st.loading = true;
-  self->request(st.deps.loader, std::chrono::seconds(30), load_atom::value, st.key)
-    .then(
-      [=](loaded_state& ls) {
-        auto& st = self->state;
-        st.loading = false;
-        st.loaded = true;
-        st.row = std::move(ls.row);
-        register_keys(self);
-        st.sweep_waiting = false;
-        apply_pending(self, std::move(ls.pending));
-        auto waiting = std::move(st.waiting);
-        st.waiting.clear();
-        for (auto& [r, ack] : waiting)
-          process(self, r, ack);
-      },
-      [=](caf::error& e) {
-        auto& st = self->state;
-        st.loading = false;
-        auto why = "cannot load message state: " + describe(e);
-        spdlog::error("{} ({})", why, st.key.text());
-        for (auto& w : st.waiting)
-          fail_ack(w.second, why);
-        st.waiting.clear();
-      });
+  // The worker reads on its own thread and answers with a message.
+  auto me = caf::actor_cast<message_actor>(self);
+  st.deps.loader->load(st.key, [me](caf::expected<loaded_state> res) {
+    load_result r;
+    r.ok = static_cast<bool>(res);
+    if (res)
+      r.state = std::move(*res);
+    else
+      r.error = describe(res.error());
+    caf::anon_send(me, loaded_atom::value, std::move(r));
+  });
+}
+
+void on_loaded(self_ptr self, load_result& r) {
+  auto& st = self->state;
+  st.loading = false;
+  if (!r.ok) {
+    auto why = "cannot load message state: " + r.error;
+    spdlog::error("{} ({})", why, st.key.text());
+    for (auto& w : st.waiting)
+      fail_ack(w.second, why);
+    st.waiting.clear();
+    return;
+  }
+  st.loaded = true;
+  st.row = std::move(r.state.row);
+  register_keys(self);
+  apply_pending(self, std::move(r.state.pending));
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  for (auto& [report, ack] : waiting)
+    process(self, report, ack);
 }
 
 } // namespace
@@ -210,12 +219,24 @@ message_actor::behavior_type message_impl(message_actor::stateful_pointer<messag
       }
       if (!st.row->message_sid)
         return;
-      self->request(st.deps.loader, std::chrono::seconds(30), pending_atom::value,
-                    *st.row->message_sid)
-        .then([=](std::vector<status_event_record>& pending) { apply_pending(self, std::move(pending)); },
-              [=](caf::error& e) {
-                spdlog::warn("pending sweep of {} failed: {}", self->state.key.text(), describe(e));
-              });
+      auto me = caf::actor_cast<message_actor>(self);
+      st.deps.loader->pending(*st.row->message_sid,
+                              [me](caf::expected<std::vector<status_event_record>> res) {
+                                pending_result r;
+                                r.ok = static_cast<bool>(res);
+                                if (res)
+                                  r.events = std::move(*res);
+                                else
+                                  r.error = describe(res.error());
+                                caf::anon_send(me, pending_atom::value, std::move(r));
+                              });
+    },
+    [=](loaded_atom, load_result& r) { on_loaded(self, r); },
+    [=](pending_atom, pending_result& r) {
+      if (r.ok)
+        apply_pending(self, std::move(r.events));
+      else
+        spdlog::warn("pending sweep of {} failed: {}", self->state.key.text(), r.error);
     },
     [=](feedback_atom, write_feedback& fb) {
       auto& st = self->state;

@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/db_workers.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/message_router.hpp"
 
@@ -19,7 +20,7 @@ namespace smsd {
 struct message_actor_deps {
   message_router* router = nullptr;
   persistence_actor persistence;
-  loader_actor loader;
+  std::shared_ptr<load_worker> loader;
   int idle_ms = 30000;
 };
 
@@ -32,7 +33,6 @@ struct message_state {
   bool deleted = false; ///< the row existed and was deleted (its event or attendee went)
   std::optional<message_record> row;
   std::vector<std::pair<status_report, ack_promise>> waiting; ///< reports that came during a load
-  bool sweep_waiting = false;
   std::uint64_t processed = 0; ///< inputs from the router handled (see message_router::try_retire)
   caf::actor_clock::time_point last_input; ///< on the actor clock, so tests can simulate time
   bool timer_armed = false;

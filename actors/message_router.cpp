@@ -3,6 +3,7 @@
 #include <functional>
 #include <stdexcept>
 
+#include <caf/logger.hpp>
 #include <caf/send.hpp>
 
 #include "actors/message_actor.hpp"
@@ -10,7 +11,7 @@
 namespace smsd {
 
 message_router::message_router(caf::actor_system& sys, persistence_actor persistence,
-                               std::vector<loader_actor> loaders, int idle_ms)
+                               std::vector<std::shared_ptr<load_worker>> loaders, int idle_ms)
   : sys_(sys), persistence_(std::move(persistence)), loaders_(std::move(loaders)),
     idle_ms_(idle_ms) {
 }
@@ -28,6 +29,10 @@ void message_router::route(const message_key& key, Ts&&... xs) {
     message_actor_deps deps{this, persistence_, loaders_[std::hash<std::string>{}(key.value) % loaders_.size()],
                             idle_ms_};
     e->handle = sys_.spawn(message_impl, key, e, std::move(deps));
+    // spawn() leaves this thread (a Poco request thread, a worker) holding CAF's logger in a
+    // thread-local; ~actor_system waits for every such reference, so a thread that outlives
+    // the server's stop would keep it waiting forever. Let go of it at once.
+    caf::logger::set_current_actor_system(nullptr);
   }
   ++e->routed;
   // Sent under the lock: once try_retire has removed an entry, nothing more reaches its actor.
@@ -84,8 +89,7 @@ void message_router::shutdown() {
     std::lock_guard<std::mutex> guard{mtx_};
     closed_ = true;
     all.swap(actors_);
-    // A detached actor's thread waits until the last handle to it is gone: ~actor_system
-    // would wait forever for the loaders if the router kept its handles.
+    // Handles kept here would keep the persistence actor alive after the actors stopped.
     persistence_ = nullptr;
     loaders_.clear();
   }

@@ -9,6 +9,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/db_workers.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/status_intake.hpp"
 
@@ -29,7 +30,7 @@ public:
   };
 
   message_router(caf::actor_system& sys, persistence_actor persistence,
-                 std::vector<loader_actor> loaders, int idle_ms);
+                 std::vector<std::shared_ptr<load_worker>> loaders, int idle_ms);
 
   std::future<void> submit(status_report report) override;
 
@@ -57,7 +58,7 @@ private:
 
   caf::actor_system& sys_;
   persistence_actor persistence_;
-  std::vector<loader_actor> loaders_;
+  std::vector<std::shared_ptr<load_worker>> loaders_;
   int idle_ms_;
   mutable std::mutex mtx_;
   bool closed_ = false;

@@ -17,8 +17,8 @@
 namespace smsd {
 
 // Atoms (text of at most 10 characters).
-using load_atom = caf::atom_constant<caf::atom("load")>;
-using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using loaded_atom = caf::atom_constant<caf::atom("loaded")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using report_atom = caf::atom_constant<caf::atom("report")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
@@ -53,7 +53,7 @@ struct write_request {
   bool expect_update = false; ///< op.update should apply (the actor believes it is newer)
 };
 
-/// One group commit, handed to a writer.
+/// One group commit, handed to a commit worker.
 using write_batch = std::vector<write_op>;
 
 /// Per op of a batch: what was written, or why nothing was.
@@ -63,6 +63,20 @@ struct op_outcome {
   std::string error; ///< when !ok
 };
 using batch_outcome = std::vector<op_outcome>;
+
+/// A load worker's answer to a message actor.
+struct load_result {
+  bool ok = false;
+  loaded_state state;
+  std::string error; ///< when !ok
+};
+
+/// A load worker's answer to a message actor's question for its SID's pending events.
+struct pending_result {
+  bool ok = false;
+  std::vector<status_event_record> events;
+  std::string error; ///< when !ok
+};
 
 /// The persistence actor's word to a message actor whose write did not go as it expected.
 struct write_feedback {
@@ -74,10 +88,9 @@ struct write_feedback {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::ack_promise)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::message_key)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::loaded_state)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::load_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::pending_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::write_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::write_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::batch_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::write_feedback)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::status_report)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<smsd::status_event_record>)

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
 
 #include "common/log.hpp"
 
@@ -13,16 +14,9 @@ namespace {
 
 using self_ptr = persistence_actor::stateful_pointer<persistence_state>;
 
-/// A batch on its way: the requests it answers, and which requests each (coalesced) op carries.
-struct in_flight_batch {
-  std::vector<write_request> requests;
-  std::vector<std::vector<std::size_t>> members; ///< per op of the batch: indexes into requests
-  std::vector<std::string> messages;             ///< ids whose updates it carries
-};
-
 void dispatch(self_ptr self);
 
-void finish(self_ptr self, const std::shared_ptr<in_flight_batch>& b, const batch_outcome* out,
+void finish(self_ptr self, in_flight_batch* b, const batch_outcome* out,
             const std::string& failure) {
   auto& st = self->state;
   for (auto& id : b->messages)
@@ -55,7 +49,7 @@ void finish(self_ptr self, const std::shared_ptr<in_flight_batch>& b, const batc
 void dispatch(self_ptr self) {
   auto& st = self->state;
   while (!st.pending.empty() && !st.idle_writers.empty()) {
-    auto b = std::make_shared<in_flight_batch>();
+    auto b = std::make_unique<in_flight_batch>();
     write_batch batch;
     std::unordered_map<std::string, std::size_t> op_of_message;
     std::deque<write_request> held_back; // updates of messages already in flight elsewhere
@@ -97,23 +91,18 @@ void dispatch(self_ptr self) {
       st.pending.push_front(std::move(*it));
     if (batch.empty())
       return; // everything pending waits for a batch in flight
-    auto w = st.idle_writers.back();
+    b->writer = st.idle_writers.back();
     st.idle_writers.pop_back();
-    ++st.batches;
+    ++st.batches_sent;
     st.ops += batch.size();
-    self->request(w, caf::infinite, commit_atom::value, std::move(batch))
-      .then(
-        [=](batch_outcome& out) {
-          finish(self, b, &out, {});
-          self->state.idle_writers.push_back(w);
-          dispatch(self);
-        },
-        [=](caf::error& e) {
-          spdlog::error("writer failed: {}", self->system().render(e));
-          finish(self, b, nullptr, "database writer unavailable");
-          self->state.idle_writers.push_back(w);
-          dispatch(self);
-        });
+    const auto id = st.next_batch++;
+    auto& worker = *st.writers[b->writer];
+    st.batches.emplace(id, std::move(*b));
+    // The worker answers on its own thread; the outcome comes back as a message.
+    auto me = caf::actor_cast<persistence_actor>(self);
+    worker.commit(std::move(batch), [me, id](batch_outcome out) {
+      caf::anon_send(me, committed_atom::value, id, std::move(out));
+    });
   }
 }
 
@@ -121,12 +110,29 @@ void dispatch(self_ptr self) {
 
 persistence_actor::behavior_type
 persistence_impl(persistence_actor::stateful_pointer<persistence_state> self,
-                 std::vector<writer_actor> writers, std::size_t max_batch_ops) {
-  self->state.idle_writers = std::move(writers);
-  self->state.max_batch_ops = max_batch_ops;
+                 std::vector<std::shared_ptr<commit_worker>> writers, std::size_t max_batch_ops) {
+  auto& st = self->state;
+  st.writers = std::move(writers);
+  for (std::size_t i = 0; i < st.writers.size(); ++i)
+    st.idle_writers.push_back(i);
+  st.max_batch_ops = max_batch_ops;
   return {
     [=](write_atom, write_request& r) {
       self->state.pending.push_back(std::move(r));
+      dispatch(self);
+    },
+    [=](committed_atom, std::uint64_t id, batch_outcome& out) {
+      auto& st = self->state;
+      auto it = st.batches.find(id);
+      if (it == st.batches.end())
+        return;
+      auto b = std::move(it->second);
+      st.batches.erase(it);
+      if (out.size() != b.members.size())
+        finish(self, &b, nullptr, "the commit worker answered for another batch");
+      else
+        finish(self, &b, &out, {});
+      st.idle_writers.push_back(b.writer);
       dispatch(self);
     },
   };

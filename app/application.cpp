@@ -7,10 +7,9 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 
-#include "actors/loader_actor.hpp"
+#include "actors/db_workers.hpp"
 #include "actors/message_router.hpp"
 #include "actors/persistence_actor.hpp"
-#include "actors/writer_actor.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "http/server.hpp"
@@ -24,8 +23,10 @@ struct application::impl {
   config cfg;
   caf::actor_system_config caf_cfg;
   std::unique_ptr<caf::actor_system> system;
-  std::vector<writer_actor> writers;
-  std::vector<loader_actor> loaders;
+  /// Database work off the CAF scheduler, each on a thread of its own.
+  std::vector<std::shared_ptr<store_worker>> writers;
+  std::vector<std::shared_ptr<store_worker>> loaders;
+  std::shared_ptr<store_worker> sweeper;
   persistence_actor persistence;
   std::unique_ptr<message_router> router;
   pending_sweep_actor sweep;
@@ -71,16 +72,26 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
 
   const int writers = cfg.db_writers > 0 ? cfg.db_writers : (cfg.is_postgres() ? 4 : 1);
   const int loaders = cfg.is_postgres() ? 4 : 2;
-  for (int i = 0; i < writers; ++i)
-    p->writers.push_back(sys.spawn<caf::detached>(writer_impl, cfg.database_url));
-  for (int i = 0; i < loaders; ++i)
-    p->loaders.push_back(sys.spawn<caf::detached>(loader_impl, cfg.database_url));
-  p->persistence = sys.spawn(persistence_impl, p->writers,
+  auto worker = [&](const std::string& name) {
+    return std::make_shared<store_worker>(cfg.database_url,
+                                          std::make_unique<thread_executor>(name));
+  };
+  std::vector<std::shared_ptr<commit_worker>> commit_workers;
+  for (int i = 0; i < writers; ++i) {
+    p->writers.push_back(worker("smsd-writer-" + std::to_string(i)));
+    commit_workers.push_back(p->writers.back());
+  }
+  std::vector<std::shared_ptr<load_worker>> load_workers;
+  for (int i = 0; i < loaders; ++i) {
+    p->loaders.push_back(worker("smsd-loader-" + std::to_string(i)));
+    load_workers.push_back(p->loaders.back());
+  }
+  p->sweeper = worker("smsd-sweep");
+  p->persistence = sys.spawn(persistence_impl, std::move(commit_workers),
                              static_cast<std::size_t>(cfg.max_batch_ops));
-  p->router = std::make_unique<message_router>(sys, p->persistence, p->loaders,
+  p->router = std::make_unique<message_router>(sys, p->persistence, std::move(load_workers),
                                                cfg.message_idle_ms);
-  p->sweep = sys.spawn<caf::detached>(pending_sweep_impl, cfg.database_url, p->router.get(),
-                                      cfg.pending_sweep_ms);
+  p->sweep = sys.spawn(pending_sweep_impl, p->sweeper, p->router.get(), cfg.pending_sweep_ms);
   caf::anon_send(p->sweep, sweep_atom::value);
   p->stores = std::make_unique<store_pool>(cfg.database_url, cfg.db_pool_size);
 
@@ -124,16 +135,21 @@ void application::stop() {
     caf::anon_send_exit(p.sweep, caf::exit_reason::user_shutdown);
     p.router->shutdown();
     caf::anon_send_exit(p.persistence, caf::exit_reason::user_shutdown);
-    for (auto& w : p.writers)
-      caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
-    for (auto& l : p.loaders)
-      caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
     p.sweep = nullptr;
     p.persistence = nullptr;
-    p.writers.clear();
-    p.loaders.clear();
+    // The workers finish the task in progress (a commit is never cut in half) and drop the
+    // rest; what they held for actors is released before the actor system goes.
+    for (auto& w : p.writers)
+      w->stop();
+    for (auto& l : p.loaders)
+      l->stop();
+    if (p.sweeper)
+      p.sweeper->stop();
     p.system.reset(); // waits for every actor to finish
   }
+  p.writers.clear();
+  p.loaders.clear();
+  p.sweeper.reset();
   p.router.reset();
   p.http.reset();
   p.stores.reset();

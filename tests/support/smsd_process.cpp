@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -131,8 +132,22 @@ int smsd_process::stop() {
   kill(pid_, SIGTERM);
   int rc = wait_for_exit(20000);
   if (rc == INT32_MIN) {
+    std::fprintf(stderr, "smsd (pid %d) did not stop within 20 s of SIGTERM: killing it\n",
+                 static_cast<int>(pid_));
+    // Where it hangs, for the test's output.
+    if (access("/usr/bin/gdb", X_OK) == 0) {
+      auto cmd = "timeout 60 /usr/bin/gdb -p " + std::to_string(pid_)
+                 + " -batch -ex 'thread apply all bt 20' 2>/dev/null | grep -E '^Thread|^#' >&2";
+      if (std::system(cmd.c_str()) != 0)
+        std::fprintf(stderr, "(gdb could not read its threads)\n");
+    }
     kill(pid_, SIGKILL);
     rc = wait_for_exit(10000);
+  }
+  if (rc != 0) {
+    auto text = log();
+    std::fprintf(stderr, "smsd exited with %d; the end of its log:\n%s\n", rc,
+                 text.substr(text.size() > 4000 ? text.size() - 4000 : 0).c_str());
   }
   return rc;
 }

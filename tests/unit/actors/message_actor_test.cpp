@@ -1,6 +1,6 @@
 // The message actor, router and persistence actor together, deterministic on CAF's test
-// coordinator, over a real SQLite file. The writer is a recording stand-in on the real
-// writer_actor interface (it commits through the real store), so tests can see the batches.
+// coordinator, over a real SQLite file. The commit worker is a recording stand-in on the real
+// commit_worker interface (it commits through the real store), so tests can see the batches.
 #include "actors/message_actor.hpp"
 
 #include <chrono>
@@ -12,7 +12,6 @@
 #include <caf/send.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/loader_actor.hpp"
 #include "actors/persistence_actor.hpp"
 #include "common/errors.hpp"
 #include "tests/support/test_databases.hpp"
@@ -21,37 +20,30 @@ using namespace smsd;
 
 namespace {
 
-struct recording_writer_state {
-  std::unique_ptr<store> db;
-  static inline const char* name = "recording_writer";
-};
+// A commit worker on the real interface that commits through the real store, inline (so the
+// test coordinator stays deterministic), recording each batch's size; it can be told to fail.
+struct recording_committer final : commit_worker {
+  explicit recording_committer(const std::string& url) : db(std::move(*open_store(url))) {}
 
-struct writer_log {
+  void commit(write_batch batch, std::function<void(batch_outcome)> done) override {
+    batch_sizes.push_back(batch.size());
+    batch_outcome out(batch.size());
+    if (fail) {
+      for (auto& o : out)
+        o.error = "disk on fire";
+      return done(std::move(out));
+    }
+    auto res = db->commit(batch);
+    REQUIRE(res);
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      out[i] = {true, (*res)[i], {}};
+    done(std::move(out));
+  }
+
+  std::unique_ptr<store> db;
   std::vector<std::size_t> batch_sizes;
   bool fail = false;
 };
-
-writer_actor::behavior_type
-recording_writer(writer_actor::stateful_pointer<recording_writer_state> self, std::string url,
-                 std::shared_ptr<writer_log> log) {
-  self->state.db = std::move(*open_store(url));
-  return {
-    [=](commit_atom, const write_batch& batch) -> batch_outcome {
-      log->batch_sizes.push_back(batch.size());
-      batch_outcome out(batch.size());
-      if (log->fail) {
-        for (auto& o : out)
-          o.error = "disk on fire";
-        return out;
-      }
-      auto res = self->state.db->commit(batch);
-      REQUIRE(res);
-      for (std::size_t i = 0; i < batch.size(); ++i)
-        out[i] = {true, (*res)[i], {}};
-      return out;
-    },
-  };
-}
 
 caf::actor_system_config& testing_config(caf::actor_system_config& cfg) {
   cfg.set("scheduler.policy", caf::atom("testing"));
@@ -64,9 +56,8 @@ struct fixture {
   caf::scheduler::test_coordinator& sched;
   std::string url = test::temp_sqlite_url();
   std::unique_ptr<store> db;
-  std::shared_ptr<writer_log> wlog = std::make_shared<writer_log>();
-  writer_actor writer;
-  loader_actor loader;
+  std::shared_ptr<recording_committer> wlog;
+  std::shared_ptr<store_worker> loader;
   persistence_actor persistence;
   std::unique_ptr<message_router> router;
   static constexpr int idle_ms = 1000;
@@ -81,19 +72,18 @@ struct fixture {
     REQUIRE(db->upsert_event({"ev1", "No Edges", 1'800'000'000'000, "u1", 0, 0}));
     REQUIRE(db->upsert_attendee({"at1", "ev1", "John", std::string("Smith"),
                                  std::string("+15551234567"), 0, 0}));
-    writer = sys.spawn(recording_writer, url, wlog);
-    loader = sys.spawn(loader_impl, url);
-    persistence = sys.spawn(persistence_impl, std::vector<writer_actor>{writer}, std::size_t{2048});
-    router = std::make_unique<message_router>(sys, persistence, std::vector<loader_actor>{loader},
-                                              idle_ms);
+    wlog = std::make_shared<recording_committer>(url);
+    loader = std::make_shared<store_worker>(url, std::make_unique<inline_executor>());
+    persistence = sys.spawn(persistence_impl, std::vector<std::shared_ptr<commit_worker>>{wlog},
+                            std::size_t{2048});
+    router = std::make_unique<message_router>(
+      sys, persistence, std::vector<std::shared_ptr<load_worker>>{loader}, idle_ms);
     sched.run();
   }
 
   ~fixture() {
     router->shutdown();
     caf::anon_send_exit(persistence, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
     sched.run();
   }
 

@@ -1,0 +1,149 @@
+#include "actors/db_workers.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "common/errors.hpp"
+#include "common/log.hpp"
+
+namespace smsd {
+
+store_worker::store_worker(std::string database_url, std::unique_ptr<blocking_executor> executor)
+  : url_(std::move(database_url)), executor_(std::move(executor)) {
+}
+
+store_worker::~store_worker() {
+  stop();
+}
+
+void store_worker::stop() {
+  executor_->stop();
+}
+
+caf::expected<store*> store_worker::connection() {
+  if (!db_) {
+    auto s = open_store(url_);
+    if (!s)
+      return s.error();
+    db_ = std::move(*s);
+  }
+  return db_.get();
+}
+
+void store_worker::forget_if_unavailable(const caf::error& e) {
+  // A broken connection does not heal: the next task opens a new one.
+  if (code_of(e) == errc::unavailable)
+    db_.reset();
+}
+
+caf::expected<std::vector<write_result>> store_worker::commit_with_retry(const write_batch& ops) {
+  using namespace std::chrono;
+  auto delay = milliseconds(5);
+  caf::error last;
+  for (int attempt = 0; attempt < 12; ++attempt) {
+    if (attempt > 0) {
+      // This thread is the worker's own: waiting here holds no CAF scheduler thread.
+      std::this_thread::sleep_for(delay);
+      delay = std::min(delay * 2, milliseconds(1000));
+    }
+    auto db = connection();
+    if (!db) {
+      last = db.error();
+      continue;
+    }
+    auto res = (*db)->commit(ops);
+    if (res)
+      return res;
+    last = res.error();
+    if (code_of(last) != errc::unavailable)
+      return last;
+    forget_if_unavailable(last);
+  }
+  return last;
+}
+
+void store_worker::commit(write_batch batch, std::function<void(batch_outcome)> done) {
+  executor_->post([this, batch = std::move(batch), done = std::move(done)] {
+    batch_outcome out(batch.size());
+    auto res = commit_with_retry(batch);
+    if (res) {
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        out[i] = {true, (*res)[i], {}};
+      done(std::move(out));
+      return;
+    }
+    if (code_of(res.error()) == errc::unavailable || batch.size() == 1) {
+      spdlog::error("group commit of {} ops failed: {}", batch.size(), describe(res.error()));
+      for (auto& o : out)
+        o.error = describe(res.error());
+      done(std::move(out));
+      return;
+    }
+    // One op may be poisoned (a constraint we did not foresee): write op by op so the others
+    // still land, and only the bad one fails.
+    spdlog::warn("group commit of {} ops failed ({}); writing op by op", batch.size(),
+                 describe(res.error()));
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto one = commit_with_retry({batch[i]});
+      if (one) {
+        out[i] = {true, (*one)[0], {}};
+      } else {
+        out[i].error = describe(one.error());
+        spdlog::error("write of message {} failed: {}",
+                      batch[i].update ? batch[i].update->message_id : std::string("(events)"),
+                      out[i].error);
+      }
+    }
+    done(std::move(out));
+  });
+}
+
+void store_worker::load(message_key key, std::function<void(caf::expected<loaded_state>)> done) {
+  executor_->post([this, key = std::move(key), done = std::move(done)] {
+    auto db = connection();
+    if (!db)
+      return done(db.error());
+    auto row = key.kind == message_key::by_id ? (*db)->find_message_by_id(key.value)
+                                              : (*db)->find_message_by_sid(key.value);
+    if (!row) {
+      forget_if_unavailable(row.error());
+      return done(row.error());
+    }
+    loaded_state out;
+    out.row = std::move(*row);
+    std::optional<std::string> sid;
+    if (out.row)
+      sid = out.row->message_sid;
+    else if (key.kind == message_key::by_sid)
+      sid = key.value;
+    if (sid) {
+      auto pending = (*db)->pending_events(*sid);
+      if (!pending) {
+        forget_if_unavailable(pending.error());
+        return done(pending.error());
+      }
+      out.pending = std::move(*pending);
+    }
+    done(std::move(out));
+  });
+}
+
+void store_worker::pending(
+  std::string sid, std::function<void(caf::expected<std::vector<status_event_record>>)> done) {
+  executor_->post([this, sid = std::move(sid), done = std::move(done)] {
+    auto db = connection();
+    if (!db)
+      return done(db.error());
+    auto pending = (*db)->pending_events(sid);
+    if (!pending)
+      forget_if_unavailable(pending.error());
+    done(std::move(pending));
+  });
+}
+
+void store_worker::run(std::function<void(caf::expected<store*>)> task) {
+  executor_->post([this, task = std::move(task)] { task(connection()); });
+}
+
+} // namespace smsd

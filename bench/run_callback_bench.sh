@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Callback throughput of smsd on SQLite and on PostgreSQL, at 64 and at 256 keep-alive
+# connections, with bench/callback_load. Everything runs on 127.0.0.1 and stops by itself.
+#
+#   bench/run_callback_bench.sh [--messages M] [--duration S] [--connections "64 256"]
+#                               [--databases "sqlite postgresql"] [--threads T] [--no-build]
+#     --messages M     message SIDs per run; each gets `sent` then `delivered` (default 5000)
+#     --duration S     time limit of each run's load phase, seconds (default 60)
+#     --connections L  connection counts to run (default "64 256")
+#     --databases L    which databases (default "sqlite postgresql")
+#     --threads T      callback_load's epoll threads (default 1)
+#     --no-build       use the binaries already built, as they are
+#
+# smsd's settings come from the environment where set (SMSD_HTTP_THREADS, SMSD_DB_WRITERS, ...);
+# SMSD_HTTP_THREADS defaults to the largest connection count + 32. SMSD_BUILD_DIR picks the build.
+# Exit status: 0 if every run answered every request 200 on every connection, 1 otherwise.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$SMSD_ROOT"
+
+messages=5000
+duration=60
+connections="64 256"
+databases="sqlite postgresql"
+threads=1
+build=1
+while (($# > 0)); do
+  case "$1" in
+    --messages) messages="${2:?--messages needs a value}"; shift ;;
+    --duration) duration="${2:?--duration needs a value}"; shift ;;
+    --connections) connections="${2:?--connections needs a value}"; shift ;;
+    --databases) databases="${2:?--databases needs a value}"; shift ;;
+    --threads) threads="${2:?--threads needs a value}"; shift ;;
+    --no-build) build=0 ;;
+    -h | --help)
+      sed -n '2,16s/^# \{0,1\}//p' "$0"
+      exit 0
+      ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+  shift
+done
+for n in "$messages" "$duration" "$threads" $connections; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "'$n' is not a positive whole number"
+done
+for db in $databases; do
+  [[ "$db" == sqlite || "$db" == postgresql ]] || die "unknown database '$db'"
+done
+
+build_dir="$(smsd_build_dir)"
+if ((build)); then
+  "$SMSD_ROOT/scripts/build.sh" smsd callback_load # ninja: nothing to do if up to date
+fi
+smsd_bin="$build_dir/smsd"
+load_bin="$build_dir/bench/callback_load"
+[[ -x "$smsd_bin" && -x "$load_bin" ]] || die "$smsd_bin or $load_bin was not built"
+
+max_conns=0
+for c in $connections; do
+  if ((c > max_conns)); then
+    max_conns=$c
+  fi
+done
+http_threads="${SMSD_HTTP_THREADS:-$((max_conns + 32))}"
+auth_token="bench-auth-token"
+account_sid="AC00000000000000000000000000000000"
+
+work="$(mktemp -d /tmp/smsd-bench.XXXXXX)"
+chmod 711 "$work" # the postgres user must reach $work/pg
+smsd_pid=""
+pg_started=0
+
+stop_smsd() {
+  [[ -n "$smsd_pid" ]] || return 0
+  if kill -0 "$smsd_pid" 2>/dev/null; then
+    kill -TERM "$smsd_pid" 2>/dev/null || true
+    for _ in $(seq 200); do
+      kill -0 "$smsd_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$smsd_pid" 2>/dev/null; then
+      log "smsd ($smsd_pid) did not stop within 20 s of SIGTERM; killing it"
+      kill -KILL "$smsd_pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$smsd_pid" 2>/dev/null || true
+  smsd_pid=""
+}
+
+cleanup() {
+  local rc=$?
+  stop_smsd
+  if ((pg_started)); then
+    "$SMSD_ROOT/scripts/pg-test-cluster.sh" stop "$work/pg" || rc=1
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+rows=()
+all_clean=1
+
+# run_database NAME URL: seeds one run per connection count, starts smsd, loads it, stops it.
+run_database() {
+  local db="$1" url="$2" port c run_id out result
+  local -A run_ids=()
+  for c in $connections; do
+    run_id="$db-$c-$$-$RANDOM"
+    log "$db: seeding $messages messages for the $c-connection run"
+    "$load_bin" --seed-db "$url" --seed-only --messages "$messages" --run-id "$run_id" \
+      --account-sid "$account_sid" >/dev/null || die "seeding $db failed"
+    run_ids[$c]="$run_id"
+  done
+
+  port="$(free_port)"
+  log "$db: starting smsd on 127.0.0.1:$port with $http_threads HTTP threads"
+  SMSD_LISTEN="127.0.0.1:$port" SMSD_DATABASE_URL="$url" PUBLIC_APP_URL="http://127.0.0.1:$port" \
+    TWILIO_AUTH_TOKEN="$auth_token" TWILIO_ACCOUNT_SID="$account_sid" \
+    SMSD_ADMIN_TOKEN="bench-admin-token" SMSD_HTTP_THREADS="$http_threads" \
+    SMSD_LOG_LEVEL="${SMSD_LOG_LEVEL:-warn}" \
+    "$smsd_bin" serve </dev/null >"$work/smsd-$db.log" 2>&1 &
+  smsd_pid=$!
+  if ! wait_for_port "$port" 30 "$smsd_pid"; then
+    tail -n 30 "$work/smsd-$db.log" >&2 || true
+    die "smsd did not start listening on 127.0.0.1:$port within 30 s"
+  fi
+
+  for c in $connections; do
+    log "$db: $c connections, $((messages * 2)) callbacks"
+    out="$work/load-$db-$c.txt"
+    timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
+      --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
+      --messages "$messages" --duration "$duration" --threads "$threads" \
+      --run-id "${run_ids[$c]}" </dev/null >"$out" || all_clean=0
+    sed 's/^/    /' "$out" | grep -v '^    RESULT ' >&2 || true
+    result="$(grep '^RESULT ' "$out" || true)"
+    [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections"
+    rows+=("$db $result")
+  done
+  if ! kill -0 "$smsd_pid" 2>/dev/null; then
+    tail -n 30 "$work/smsd-$db.log" >&2 || true
+    die "smsd exited during the $db runs"
+  fi
+  stop_smsd
+}
+
+for db in $databases; do
+  case "$db" in
+    sqlite) run_database sqlite "sqlite:$work/bench.db" ;;
+    postgresql)
+      pg_started=1
+      url="$("$SMSD_ROOT/scripts/pg-test-cluster.sh" start "$work/pg" "$(free_port)")"
+      run_database postgresql "$url"
+      "$SMSD_ROOT/scripts/pg-test-cluster.sh" stop "$work/pg"
+      pg_started=0
+      ;;
+  esac
+done
+
+# The table: one row per run, from the RESULT lines (key=value pairs).
+field() { # field KEY LINE
+  local kv
+  for kv in $2; do
+    [[ "$kv" == "$1="* ]] && { printf '%s' "${kv#*=}"; return; }
+  done
+}
+echo
+echo "smsd callback benchmark: $messages messages x (sent, delivered) per run, $(nproc) cores," \
+  "HTTP threads $http_threads"
+printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s\n' database conns requests '200' \
+  non-200 errors 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'max ms' served
+for row in "${rows[@]}"; do
+  db="${row%% *}"
+  printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s\n' "$db" \
+    "$(field connections "$row")" "$(field requests "$row")" "$(field ok "$row")" \
+    "$(field non200 "$row")" "$(($(field errors "$row") + $(field unanswered "$row")))" \
+    "$(field rps "$row")" "$(field p50_ms "$row")" "$(field p90_ms "$row")" \
+    "$(field p99_ms "$row")" "$(field max_ms "$row")" \
+    "$(field served "$row")/$(field connections "$row")"
+done
+if ((all_clean)); then
+  echo "every request answered 200, every connection served"
+else
+  echo "NOT CLEAN: some requests were refused, failed or unanswered, or connections unserved"
+  exit 1
+fi
