@@ -16,8 +16,8 @@ namespace smsd {
 using persistence_actor = caf::typed_actor<
   // Queue a write for the next batch.
   caf::reacts_to<write_atom, write_request>,
-  // A commit worker finished the batch with this id.
-  caf::reacts_to<committed_atom, std::uint64_t, batch_outcome>>;
+  // A commit worker finished the batch with this id (and has answered its requests).
+  caf::reacts_to<committed_atom, std::uint64_t>>;
 
 /// One SMS's state machine. Every change to a message passes through its actor.
 using message_actor = caf::typed_actor<

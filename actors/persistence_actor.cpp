@@ -10,28 +10,17 @@
 
 namespace smsd {
 
-namespace {
-
-using self_ptr = persistence_actor::stateful_pointer<persistence_state>;
-
-void dispatch(self_ptr self);
-
-void finish(self_ptr self, in_flight_batch* b, const batch_outcome* out,
-            const std::string& failure) {
-  auto& st = self->state;
-  for (auto& id : b->messages)
-    st.in_flight.erase(id);
-  for (std::size_t j = 0; j < b->members.size(); ++j) {
+void answer(const batch_requests& b, const batch_outcome* out, const std::string& failure) {
+  for (std::size_t j = 0; j < b.members.size(); ++j) {
     const op_outcome* o = out && j < out->size() ? &(*out)[j] : nullptr;
     const bool ok = o && o->ok;
-    for (auto i : b->members[j]) {
-      auto& r = b->requests[i];
+    for (auto i : b.members[j]) {
+      auto& r = b.requests[i];
       if (r.ack) {
         if (ok)
           r.ack->set_value();
         else
-          r.ack->set_exception(std::make_exception_ptr(
-            std::runtime_error(o ? o->error : failure)));
+          r.ack->set_exception(std::make_exception_ptr(std::runtime_error(o ? o->error : failure)));
       }
       const bool unusual = !ok || !o->result.message_exists
                            || (r.expect_update && !o->result.updated);
@@ -40,16 +29,21 @@ void finish(self_ptr self, in_flight_batch* b, const batch_outcome* out,
         fb.failed = !ok;
         if (ok)
           fb.result = o->result;
-        self->send(caf::actor_cast<message_actor>(r.origin), feedback_atom::value, fb);
+        caf::anon_send(caf::actor_cast<message_actor>(r.origin), feedback_atom::value, fb);
       }
     }
   }
 }
 
+namespace {
+
+using self_ptr = persistence_actor::stateful_pointer<persistence_state>;
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
   while (!st.pending.empty() && !st.idle_writers.empty()) {
-    auto b = std::make_unique<in_flight_batch>();
+    auto b = std::make_shared<batch_requests>();
+    in_flight_batch tracked;
     write_batch batch;
     std::unordered_map<std::string, std::size_t> op_of_message;
     std::deque<write_request> held_back; // updates of messages already in flight elsewhere
@@ -80,7 +74,7 @@ void dispatch(self_ptr self) {
           continue;
         }
         op_of_message.emplace(*msg, batch.size());
-        b->messages.push_back(*msg);
+        tracked.messages.push_back(*msg);
         st.in_flight.insert(*msg);
       }
       batch.push_back(std::move(r.op));
@@ -91,17 +85,23 @@ void dispatch(self_ptr self) {
       st.pending.push_front(std::move(*it));
     if (batch.empty())
       return; // everything pending waits for a batch in flight
-    b->writer = st.idle_writers.back();
+    tracked.writer = st.idle_writers.back();
     st.idle_writers.pop_back();
     ++st.batches_sent;
     st.ops += batch.size();
     const auto id = st.next_batch++;
-    auto& worker = *st.writers[b->writer];
-    st.batches.emplace(id, std::move(*b));
-    // The worker answers on its own thread; the outcome comes back as a message.
+    auto& worker = *st.writers[tracked.writer];
+    st.batches.emplace(id, std::move(tracked));
+    // The worker answers the requests itself, on its own thread, as soon as the transaction
+    // committed (no hop back through this actor on the way to the waiting HTTP thread), then
+    // tells this actor that it is free again.
     auto me = caf::actor_cast<persistence_actor>(self);
-    worker.commit(std::move(batch), [me, id](batch_outcome out) {
-      caf::anon_send(me, committed_atom::value, id, std::move(out));
+    worker.commit(std::move(batch), [me, id, b](batch_outcome out) {
+      if (out.size() == b->members.size())
+        answer(*b, &out, {});
+      else
+        answer(*b, nullptr, "the commit worker answered for another batch");
+      caf::anon_send(me, committed_atom::value, id);
     });
   }
 }
@@ -121,18 +121,15 @@ persistence_impl(persistence_actor::stateful_pointer<persistence_state> self,
       self->state.pending.push_back(std::move(r));
       dispatch(self);
     },
-    [=](committed_atom, std::uint64_t id, batch_outcome& out) {
+    [=](committed_atom, std::uint64_t id) {
       auto& st = self->state;
       auto it = st.batches.find(id);
       if (it == st.batches.end())
         return;
-      auto b = std::move(it->second);
+      for (auto& m : it->second.messages)
+        st.in_flight.erase(m);
+      st.idle_writers.push_back(it->second.writer);
       st.batches.erase(it);
-      if (out.size() != b.members.size())
-        finish(self, &b, nullptr, "the commit worker answered for another batch");
-      else
-        finish(self, &b, &out, {});
-      st.idle_writers.push_back(b.writer);
       dispatch(self);
     },
   };

@@ -15,12 +15,21 @@
 
 namespace smsd {
 
-/// A batch on its way: the requests it answers, and which requests each (coalesced) op carries.
-struct in_flight_batch {
-  std::size_t writer = 0;
+/// The requests a batch answers, and which requests each (coalesced) op carries. The commit
+/// worker answers them itself, on its own thread, the moment the transaction committed.
+struct batch_requests {
   std::vector<write_request> requests;
   std::vector<std::vector<std::size_t>> members; ///< per op of the batch: indexes into requests
-  std::vector<std::string> messages;             ///< ids whose updates it carries
+};
+
+/// Fulfils (or fails) each request's ack and tells message actors whose write did not go as
+/// they expected. Thread-safe: runs on a commit worker's thread.
+void answer(const batch_requests& b, const batch_outcome* out, const std::string& failure);
+
+/// A batch on its way, as the persistence actor keeps track of it.
+struct in_flight_batch {
+  std::size_t writer = 0;
+  std::vector<std::string> messages; ///< ids whose updates it carries
 };
 
 struct persistence_state {
