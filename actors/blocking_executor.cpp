@@ -37,6 +37,11 @@ void thread_executor::stop() {
   }
 }
 
+bool thread_executor::stopping() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return stopping_;
+}
+
 void thread_executor::run() {
   pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
   for (;;) {

@@ -29,12 +29,14 @@ public:
   ~thread_executor() override;
   void post(std::function<void()> task) override;
   void stop() override;
+  /// Whether stop() has begun (posts are dropped from then on).
+  bool stopping() const;
 
 private:
   void run();
 
   std::string name_;
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;
   bool stopping_ = false;
