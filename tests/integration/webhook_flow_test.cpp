@@ -216,3 +216,25 @@ TEST_CASE("a callback with a wrong or missing signature gets 403 and writes noth
   CHECK(s.message("ma")->state.status == "queued");
   CHECK(s.events("ma").empty());
 }
+
+TEST_CASE("an unknown Twilio status is logged and changes nothing", "[integration][webhook]") {
+  auto dialect = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  SECTION(dialect) {
+    running_smsd s(database_url_of(dialect));
+    s.seed_event();
+    const std::string sid = "SM0000000000000000000000000000000b";
+    s.seed_message("mb", sid);
+    REQUIRE(s.callback(sid, "sent").status == 200);
+    auto before = s.message("mb");
+    REQUIRE(s.callback(sid, "teleported").status == 200);
+    auto after = s.message("mb");
+    CHECK(after->state.status == "sent");
+    CHECK(after->state.status_updated_at == before->state.status_updated_at);
+    CHECK(after->state.raw_payload == before->state.raw_payload);
+    auto evs = s.events("mb");
+    REQUIRE(evs.size() == 2);
+    CHECK(evs[1].provider_status == "teleported");
+    CHECK(evs[1].disposition == "unknown_status");
+    CHECK_FALSE(evs[1].applied);
+  }
+}
