@@ -16,23 +16,11 @@ TEST_CASE("every callback acknowledged before a SIGKILL is in the database",
   auto dialect = GENERATE(as<std::string>{}, "sqlite", "postgresql");
   SECTION(dialect) {
     auto url = database_url_of(dialect);
-    auto db = std::move(*open_store(url));
-    REQUIRE(db->migrate());
-    REQUIRE(db->upsert_event({"ev1", "No Edges", 1'800'000'000'000, "u1", 0, 0}));
-    REQUIRE(db->upsert_attendee({"at1", "ev1", "Ann", std::nullopt, std::string("+15551234567"), 0, 0}));
+    auto db = seeded_store(url);
     const int messages = 400;
     std::vector<std::pair<std::string, std::string>> work; // (sid, status)
-    for (int i = 0; i < messages; ++i) {
-      message_record m;
-      m.id = "m" + std::to_string(i);
-      m.message_sid = "SMcrash" + std::to_string(i);
-      m.to_phone = "+15551234567";
-      m.from_phone = "+15005550006";
-      m.event_id = "ev1";
-      m.attendee_id = "at1";
-      m.notification_type = "invitation";
-      REQUIRE_FALSE(db->insert_message(m));
-    }
+    for (int i = 0; i < messages; ++i)
+      seed_message(*db, "m" + std::to_string(i), "SMcrash" + std::to_string(i));
     for (auto status : {"queued", "sent", "delivered"})
       for (int i = 0; i < messages; ++i)
         work.emplace_back("SMcrash" + std::to_string(i), status);

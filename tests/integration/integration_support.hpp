@@ -56,6 +56,41 @@ inline config test_config(const std::string& database_url) {
   return cfg;
 }
 
+/// An event with one attendee, as the platform's sync would store them.
+inline void seed_event(store& db, const std::string& event_id = "ev1",
+                       const std::string& attendee_id = "at1") {
+  REQUIRE(db.upsert_event({event_id, "No Edges", 1'800'000'000'000, "u1", 0, 0}));
+  REQUIRE(db.upsert_attendee({attendee_id, event_id, "John", std::string("Smith"),
+                              std::string("+15551234567"), 0, 0}));
+}
+
+/// A message row as the sender writes it (queued, with or without its SID).
+inline void seed_message(store& db, const std::string& id, std::optional<std::string> sid,
+                         const std::string& event_id = "ev1",
+                         const std::string& attendee_id = "at1") {
+  message_record m;
+  m.id = id;
+  m.message_sid = std::move(sid);
+  m.to_phone = "+15551234567";
+  m.from_phone = "+15005550006";
+  m.body = "11 more people RSVP'd for No Edges";
+  m.created_at = 1'770'000'000'000;
+  m.state.status_updated_at = m.created_at;
+  m.event_id = event_id;
+  m.attendee_id = attendee_id;
+  m.notification_type = "new_rsvps";
+  REQUIRE_FALSE(db.insert_message(m));
+}
+
+/// A migrated database of the test's own, with event ev1 and attendee at1.
+inline std::unique_ptr<store> seeded_store(const std::string& database_url) {
+  auto s = open_store(database_url);
+  REQUIRE(s);
+  REQUIRE((*s)->migrate());
+  seed_event(**s);
+  return std::move(*s);
+}
+
 /// smsd in this process, plus a store connection of the test's own to seed and inspect.
 struct running_smsd {
   config cfg;
@@ -97,26 +132,12 @@ struct running_smsd {
   }
 
   void seed_event(const std::string& event_id = "ev1", const std::string& attendee_id = "at1") {
-    REQUIRE(db->upsert_event({event_id, "No Edges", 1'800'000'000'000, "u1", 0, 0}));
-    REQUIRE(db->upsert_attendee({attendee_id, event_id, "John", std::string("Smith"),
-                                 std::string("+15551234567"), 0, 0}));
+    test::seed_event(*db, event_id, attendee_id);
   }
 
-  /// A message row as the sender writes it (queued, with or without its SID).
   void seed_message(const std::string& id, std::optional<std::string> sid,
                     const std::string& event_id = "ev1", const std::string& attendee_id = "at1") {
-    message_record m;
-    m.id = id;
-    m.message_sid = std::move(sid);
-    m.to_phone = "+15551234567";
-    m.from_phone = "+15005550006";
-    m.body = "11 more people RSVP'd for No Edges";
-    m.created_at = 1'770'000'000'000;
-    m.state.status_updated_at = m.created_at;
-    m.event_id = event_id;
-    m.attendee_id = attendee_id;
-    m.notification_type = "new_rsvps";
-    REQUIRE_FALSE(db->insert_message(m));
+    test::seed_message(*db, id, std::move(sid), event_id, attendee_id);
   }
 
   std::optional<message_record> message(const std::string& id) const {

@@ -17,20 +17,9 @@ TEST_CASE("callbacks signed by the official twilio library are accepted by smsd,
   if (!std::filesystem::exists(dir / "node_modules" / "twilio"))
     FAIL("tests/node/node_modules is missing: run `npm ci` in tests/node (install-deps.sh does)");
   auto url = temp_sqlite_url();
-  auto db = std::move(*open_store(url));
-  REQUIRE(db->migrate());
-  REQUIRE(db->upsert_event({"ev1", "No Edges", 1'800'000'000'000, "u1", 0, 0}));
-  REQUIRE(db->upsert_attendee({"at1", "ev1", "Ann", std::nullopt, std::string("+15551234567"), 0, 0}));
+  auto db = seeded_store(url);
   // The message the script's callbacks name (?mid=msg_node_check, its SID).
-  message_record m;
-  m.id = "msg_node_check";
-  m.message_sid = "SM0123456789abcdef0123456789abcdef";
-  m.to_phone = "+15551234567";
-  m.from_phone = "+15005550006";
-  m.event_id = "ev1";
-  m.attendee_id = "at1";
-  m.notification_type = "invitation";
-  REQUIRE_FALSE(db->insert_message(m));
+  seed_message(*db, "msg_node_check", std::string("SM0123456789abcdef0123456789abcdef"));
 
   smsd_process p(child_env(url));
   std::string cmd = "node '" + (dir / "signed_callbacks.mjs").string() + "' --base-url http://127.0.0.1:"

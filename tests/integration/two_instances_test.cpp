@@ -41,21 +41,9 @@ struct final_row {
 // different orders at once. Returns the final rows.
 std::vector<final_row> run_round(unsigned seed, int messages) {
   auto url = fresh_postgres_url();
-  auto db = std::move(*open_store(url));
-  REQUIRE(db->migrate());
-  REQUIRE(db->upsert_event({"ev1", "No Edges", 1'800'000'000'000, "u1", 0, 0}));
-  REQUIRE(db->upsert_attendee({"at1", "ev1", "Ann", std::nullopt, std::string("+15551234567"), 0, 0}));
-  for (int i = 0; i < messages; ++i) {
-    message_record m;
-    m.id = "m" + std::to_string(i);
-    m.message_sid = "SMtwo" + std::to_string(i);
-    m.to_phone = "+15551234567";
-    m.from_phone = "+15005550006";
-    m.event_id = "ev1";
-    m.attendee_id = "at1";
-    m.notification_type = "invitation";
-    REQUIRE_FALSE(db->insert_message(m));
-  }
+  auto db = seeded_store(url);
+  for (int i = 0; i < messages; ++i)
+    seed_message(*db, "m" + std::to_string(i), "SMtwo" + std::to_string(i));
   smsd_process a(child_env(url)), b(child_env(url));
   std::mt19937 rng(seed);
   std::vector<std::pair<std::string, step>> to_a, to_b;
