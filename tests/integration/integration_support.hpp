@@ -13,6 +13,7 @@
 #include "app/application.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/http_test_client.hpp"
+#include "tests/support/sample_records.hpp"
 #include "tests/support/signed_callbacks.hpp"
 #include "tests/support/test_databases.hpp"
 
@@ -68,18 +69,7 @@ inline void seed_event(store& db, const std::string& event_id = "ev1",
 inline void seed_message(store& db, const std::string& id, std::optional<std::string> sid,
                          const std::string& event_id = "ev1",
                          const std::string& attendee_id = "at1") {
-  message_record m;
-  m.id = id;
-  m.message_sid = std::move(sid);
-  m.to_phone = "+15551234567";
-  m.from_phone = "+15005550006";
-  m.body = "11 more people RSVP'd for No Edges";
-  m.created_at = 1'770'000'000'000;
-  m.state.status_updated_at = m.created_at;
-  m.event_id = event_id;
-  m.attendee_id = attendee_id;
-  m.notification_type = "new_rsvps";
-  REQUIRE_FALSE(db.insert_message(m));
+  REQUIRE_FALSE(db.insert_message(sample_message(id, std::move(sid), event_id, attendee_id)));
 }
 
 /// A migrated database of the test's own, with event ev1 and attendee at1.

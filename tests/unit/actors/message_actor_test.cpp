@@ -14,6 +14,7 @@
 
 #include "actors/persistence_actor.hpp"
 #include "common/errors.hpp"
+#include "tests/support/sample_records.hpp"
 #include "tests/support/test_databases.hpp"
 
 using namespace smsd;
@@ -88,18 +89,7 @@ struct fixture {
   }
 
   void add_message(const std::string& id, std::optional<std::string> sid) {
-    message_record m;
-    m.id = id;
-    m.message_sid = std::move(sid);
-    m.to_phone = "+15551234567";
-    m.from_phone = "+15005550006";
-    m.body = "Your matches are ready";
-    m.created_at = 1000;
-    m.state.status_updated_at = 1000;
-    m.event_id = "ev1";
-    m.attendee_id = "at1";
-    m.notification_type = "match_reveal";
-    REQUIRE_FALSE(db->insert_message(m));
+    REQUIRE_FALSE(db->insert_message(test::sample_message(id, std::move(sid), "ev1", "at1")));
   }
 
   std::future<void> report(const std::string& sid, const std::string& status,

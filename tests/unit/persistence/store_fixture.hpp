@@ -8,6 +8,7 @@
 #include "common/errors.hpp"
 #include "persistence/records.hpp"
 #include "persistence/store.hpp"
+#include "tests/support/sample_records.hpp"
 #include "tests/support/test_databases.hpp"
 
 /// Defines a store test that runs once on a fresh SQLite file ("... (sqlite)", tag [sqlite]) and
@@ -69,20 +70,7 @@ inline attendee_record make_attendee(const std::string& event_id, const std::str
 inline message_record make_message(const std::string& id, std::optional<std::string> sid,
                                    const std::string& event_id = "e1",
                                    const std::string& attendee_id = "a1") {
-  message_record m;
-  m.id = id;
-  m.message_sid = std::move(sid);
-  m.account_sid = "AC1";
-  m.messaging_service_sid = "MG1";
-  m.to_phone = "+15551230000";
-  m.from_phone = "+15559870000";
-  m.body = "Hello";
-  m.created_at = 1'000;
-  m.state.status_updated_at = 1'000;
-  m.event_id = event_id;
-  m.attendee_id = attendee_id;
-  m.notification_type = "event_reminder";
-  return m;
+  return test::sample_message(id, std::move(sid), event_id, attendee_id);
 }
 
 /// A migrated store holding event e1 with attendee a1.
