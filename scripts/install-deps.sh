@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libpoco-dev nlohmann-json3-dev libssl-dev libspdlog-dev libcli11-dev
-  catch2 libpq-dev libsqlite3-dev postgresql gdb
+  catch2 libpq-dev libsqlite3-dev libphonenumber-dev postgresql gdb
 )
 
 installed() {
@@ -59,7 +59,10 @@ node --version >/dev/null 2>&1 || die "node does not run"
 
 # Node tools of the test suite (e.g. Twilio's official library as an independent signer).
 node_dir="$SMSD_ROOT/tests/node"
-if [[ -f "$node_dir/package.json" && ! -d "$node_dir/node_modules" ]]; then
+# node_modules/.smsd-lock is a copy of the package-lock.json it was installed from: a changed lock
+# file installs again.
+if [[ -f "$node_dir/package.json" ]] \
+  && ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.smsd-lock"; then
   log "installing npm packages in tests/node"
   npm_flags=(--no-audit --no-fund --loglevel=error)
   npm_cmd=install
@@ -68,4 +71,5 @@ if [[ -f "$node_dir/package.json" && ! -d "$node_dir/node_modules" ]]; then
     rm -rf "$node_dir/node_modules" # a half-filled node_modules would be skipped next time
     die "npm $npm_cmd in tests/node failed"
   fi
+  cp "$node_dir/package-lock.json" "$node_dir/node_modules/.smsd-lock"
 fi
