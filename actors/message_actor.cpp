@@ -84,7 +84,21 @@ void process(self_ptr self, status_report& r, ack_promise& ack) {
   }
   auto& row = *st.row;
   ev.message_id = row.id;
-  if (row.message_sid && *row.message_sid != r.message_sid) {
+  if (r.send) {
+    // What the Twilio request came to is written whatever the status does.
+    op.send = *r.send;
+    op.send->message_id = row.id;
+    row.send_state = r.send->send_state;
+  }
+  if (r.provider_status.empty()) {
+    // A send that went out and got no answer: nothing to apply; reconciliation settles it.
+    ev.provider_status = "unknown";
+    ev.disposition = disposition::unanswered;
+    op.inserts.push_back(std::move(ev));
+    send_write(self, std::move(op), std::move(ack), false);
+    return;
+  }
+  if (row.message_sid && !r.message_sid.empty() && *row.message_sid != r.message_sid) {
     spdlog::warn("message {}: report names SID {} but the row has {}; not applied", row.id,
                  r.message_sid, *row.message_sid);
     ev.disposition = disposition::anomaly;
@@ -106,13 +120,18 @@ void process(self_ptr self, status_report& r, ack_promise& ack) {
   if (applied) {
     message_update u{row.id, std::nullopt, res.next};
     row.state = res.next;
-    if (!row.message_sid) {
-      // An early callback (it carried our id) brings the SID before the send result does.
+    if (!row.message_sid && !r.message_sid.empty()) {
+      // The send result, or an early callback (it carried our id), brings the SID.
       row.message_sid = r.message_sid;
       u.message_sid = r.message_sid;
       register_keys(self);
     }
     op.update = std::move(u);
+  }
+  if (!applied && op.send && op.send->message_sid && !row.message_sid) {
+    // A send result that came after a later status still brings the SID.
+    row.message_sid = op.send->message_sid;
+    register_keys(self);
   }
   op.inserts.push_back(std::move(ev));
   send_write(self, std::move(op), std::move(ack), applied);
@@ -170,12 +189,15 @@ void on_loaded(self_ptr self, load_result& r) {
 
 status_event_record event_for(const status_report& r) {
   status_event_record ev;
-  ev.message_sid = r.message_sid;
+  if (!r.message_sid.empty())
+    ev.message_sid = r.message_sid;
   ev.provider_status = r.provider_status;
   ev.error_code = r.error_code;
   ev.source = r.source;
   if (r.idempotency_token && !r.idempotency_token->empty())
     ev.dedup_key = "token:" + *r.idempotency_token;
+  else if (r.source == "send")
+    ev.dedup_key = "send:" + r.message_id.value_or(r.message_sid); // one request per message
   else
     ev.dedup_key = r.source + ":" + r.message_sid + ":" + r.provider_status + ":"
                    + r.error_code.value_or("");

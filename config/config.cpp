@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -53,6 +54,11 @@ caf::expected<long long> to_int(const std::string& name, const std::string& v, l
 
 } // namespace
 
+bool config::can_send() const {
+  return !twilio_account_sid.empty() && !twilio_auth_token.empty()
+         && (!twilio_messaging_service_sid.empty() || !twilio_from_number.empty());
+}
+
 caf::expected<config> load_config(const env_lookup& env) {
   // Settings by their environment names; the file fills in, the environment wins.
   std::map<std::string, std::string> values;
@@ -78,7 +84,10 @@ caf::expected<config> load_config(const env_lookup& env) {
     "TWILIO_API_BASE_URL", "PUBLIC_APP_URL", "NEXT_PUBLIC_APP_URL", "SMSD_JWT_SECRET",
     "SMSD_ADMIN_TOKEN", "SMSD_HTTP_THREADS", "SMSD_HTTP_QUEUE", "SMSD_MAX_BODY_BYTES",
     "SMSD_MAX_JSON_DEPTH", "SMSD_CALLBACK_ACK_TIMEOUT_MS", "SMSD_DB_POOL_SIZE", "SMSD_DB_WRITERS",
-    "SMSD_MAX_BATCH_OPS", "SMSD_MESSAGE_IDLE_MS", "SMSD_PENDING_SWEEP_MS", "SMSD_LOG_LEVEL"};
+    "SMSD_MAX_BATCH_OPS", "SMSD_MESSAGE_IDLE_MS", "SMSD_PENDING_SWEEP_MS", "SMSD_LOG_LEVEL",
+    "SMSD_DEFAULT_COUNTRY", "SMSD_SEND_CONCURRENCY", "SMSD_TWILIO_CONCURRENCY",
+    "SMSD_TWILIO_CONNECT_TIMEOUT_MS", "SMSD_TWILIO_READ_TIMEOUT_MS", "SMSD_TWILIO_MAX_ATTEMPTS",
+    "SMSD_TWILIO_BACKOFF_MS", "SMSD_TWILIO_BACKOFF_MAX_MS", "SMSD_TWILIO_CA_FILE"};
   for (const char* n : names)
     if (auto v = env(n))
       values[n] = *v;
@@ -128,6 +137,8 @@ caf::expected<config> load_config(const env_lookup& env) {
   str("SMSD_JWT_SECRET", cfg.jwt_secret);
   str("SMSD_ADMIN_TOKEN", cfg.admin_token);
   str("SMSD_LOG_LEVEL", cfg.log_level);
+  str("SMSD_DEFAULT_COUNTRY", cfg.default_country);
+  str("SMSD_TWILIO_CA_FILE", cfg.twilio_ca_file);
 
   struct int_setting {
     const char* name;
@@ -145,6 +156,13 @@ caf::expected<config> load_config(const env_lookup& env) {
     {"SMSD_MAX_BATCH_OPS", 1, 100000, [&](long long x) { cfg.max_batch_ops = int(x); }},
     {"SMSD_MESSAGE_IDLE_MS", 10, 3600000, [&](long long x) { cfg.message_idle_ms = int(x); }},
     {"SMSD_PENDING_SWEEP_MS", 10, 86400000, [&](long long x) { cfg.pending_sweep_ms = int(x); }},
+    {"SMSD_SEND_CONCURRENCY", 1, 256, [&](long long x) { cfg.send_concurrency = int(x); }},
+    {"SMSD_TWILIO_CONCURRENCY", 1, 1024, [&](long long x) { cfg.twilio_concurrency = int(x); }},
+    {"SMSD_TWILIO_CONNECT_TIMEOUT_MS", 100, 60000, [&](long long x) { cfg.twilio_connect_timeout_ms = int(x); }},
+    {"SMSD_TWILIO_READ_TIMEOUT_MS", 100, 120000, [&](long long x) { cfg.twilio_read_timeout_ms = int(x); }},
+    {"SMSD_TWILIO_MAX_ATTEMPTS", 1, 20, [&](long long x) { cfg.twilio_max_attempts = int(x); }},
+    {"SMSD_TWILIO_BACKOFF_MS", 1, 60000, [&](long long x) { cfg.twilio_backoff_ms = int(x); }},
+    {"SMSD_TWILIO_BACKOFF_MAX_MS", 1, 600000, [&](long long x) { cfg.twilio_backoff_max_ms = int(x); }},
   };
   for (auto& s : ints)
     if (auto v = get(s.name)) {
@@ -160,6 +178,12 @@ caf::expected<config> load_config(const env_lookup& env) {
     level_ok = level_ok || cfg.log_level == l;
   if (!level_ok)
     return bad("SMSD_LOG_LEVEL", "expected one of trace, debug, info, warn, error, critical, off");
+
+  if (cfg.default_country.size() != 2 || !std::isupper(static_cast<unsigned char>(cfg.default_country[0]))
+      || !std::isupper(static_cast<unsigned char>(cfg.default_country[1])))
+    return bad("SMSD_DEFAULT_COUNTRY", "expected a two-letter region code such as US or GB");
+  if (cfg.twilio_backoff_max_ms < cfg.twilio_backoff_ms)
+    return bad("SMSD_TWILIO_BACKOFF_MAX_MS", "must not be below SMSD_TWILIO_BACKOFF_MS");
 
   if (cfg.public_app_url.empty())
     cfg.public_app_url = "http://" + cfg.listen_host + ":" + std::to_string(cfg.listen_port);

@@ -26,6 +26,17 @@ struct config {
   std::string twilio_messaging_service_sid;
   std::string twilio_from_number;
   std::string twilio_api_base_url = "https://api.twilio.com";
+  std::string twilio_ca_file; ///< extra CA bundle for TLS to Twilio; "" = the system's
+  int twilio_concurrency = 16;          ///< Twilio requests in flight at once
+  int twilio_connect_timeout_ms = 10000;
+  int twilio_read_timeout_ms = 15000;
+  int twilio_max_attempts = 5;          ///< per request; 429, 5xx and connect errors are retried
+  int twilio_backoff_ms = 200;          ///< first retry delay; doubles, with full jitter
+  int twilio_backoff_max_ms = 10000;    ///< cap of a delay, Retry-After included
+
+  // Sending
+  std::string default_country = "US"; ///< region of numbers written without a country code
+  int send_concurrency = 8;           ///< texts of one notify sent at once
 
   // Access
   std::string jwt_secret;
@@ -51,6 +62,8 @@ struct config {
   std::string log_level = "info";
 
   bool is_postgres() const;
+  /// Whether texts can be sent: account, token, and a Messaging Service or a From number.
+  bool can_send() const;
   /// The SQLite file path of a "sqlite:PATH" URL ("" for PostgreSQL).
   std::string sqlite_path() const;
 };

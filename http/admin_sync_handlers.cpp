@@ -11,6 +11,7 @@
 #include "http/admin_auth.hpp"
 #include "http/errors.hpp"
 #include "http/json_body.hpp"
+#include "http/request_json.hpp"
 #include "http/record_json.hpp"
 #include "http/store_access.hpp"
 
@@ -19,71 +20,8 @@ namespace smsd {
 namespace {
 
 constexpr int acquire_timeout_ms = 5000;
-constexpr std::size_t max_id_length = 128;
 constexpr std::size_t max_name_length = 500;
 constexpr std::size_t max_phone_length = 32;
-
-// Reads the fields of a JSON object body, keeping the first problem found.
-class field_reader {
-public:
-  explicit field_reader(const nlohmann::json& obj) : obj_(obj) {
-  }
-
-  /// A required, non-empty string.
-  std::string text(const char* name, std::size_t max_length) {
-    auto i = obj_.find(name);
-    if (i == obj_.end() || i->is_null()) {
-      fail(std::string(name) + " is required");
-      return {};
-    }
-    return checked(name, *i, max_length).value_or("");
-  }
-
-  /// An optional string: absent, null or "" is nullopt.
-  std::optional<std::string> optional_text(const char* name, std::size_t max_length) {
-    auto i = obj_.find(name);
-    if (i == obj_.end() || i->is_null()
-        || (i->is_string() && i->get_ref<const std::string&>().empty()))
-      return std::nullopt;
-    return checked(name, *i, max_length);
-  }
-
-  const nlohmann::json* value(const char* name) const {
-    auto i = obj_.find(name);
-    return i == obj_.end() ? nullptr : &*i;
-  }
-
-  void fail(std::string message) {
-    if (!error_)
-      error_ = std::move(message);
-  }
-
-  const std::optional<std::string>& error() const {
-    return error_;
-  }
-
-private:
-  std::optional<std::string> checked(const char* name, const nlohmann::json& v,
-                                     std::size_t max_length) {
-    if (!v.is_string()) {
-      fail(std::string(name) + " must be a string");
-      return std::nullopt;
-    }
-    const auto& s = v.get_ref<const std::string&>();
-    if (s.find_first_not_of(" \t\r\n") == std::string::npos) {
-      fail(std::string(name) + " must not be empty");
-      return std::nullopt;
-    }
-    if (s.size() > max_length) {
-      fail(std::string(name) + " must be at most " + std::to_string(max_length) + " bytes");
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  const nlohmann::json& obj_;
-  std::optional<std::string> error_;
-};
 
 // Digits with the usual separators and an optional leading '+': "+15551234567", "(555) 123-4567".
 bool looks_like_phone(const std::string& s) {
@@ -98,34 +36,12 @@ bool looks_like_phone(const std::string& s) {
   return digits >= 7 && digits <= 15;
 }
 
-// The path parameter `name`, or the 400 naming it.
-std::optional<http_response> check_id(const request_context& req, const char* name,
-                                      const char* label) {
-  const std::string& id = req.param(name);
-  if (id.size() > max_id_length)
-    return error_response(400, std::string(label) + " must be at most "
-                                 + std::to_string(max_id_length) + " bytes");
-  for (unsigned char c : id)
-    if (c < 0x20 || c == 0x7f)
-      return error_response(400, std::string(label) + " must not contain control characters");
-  return std::nullopt;
-}
-
 // Admin token, then the body size and JSON, for PUT. On success `body` is a JSON object.
 std::optional<http_response> admit_put(const handler_env& env, const request_context& req,
                                        nlohmann::json& body) {
   if (auto denied = require_admin(req, env.cfg->admin_token))
     return denied;
-  if (req.body_too_large)
-    return error_response(413, "request body exceeds " + std::to_string(env.cfg->max_body_bytes)
-                                 + " bytes");
-  auto parsed = parse_json_body(req.body, env.cfg->max_json_depth);
-  if (!parsed)
-    return error_response(parsed.error());
-  if (!parsed->is_object())
-    return error_response(400, "request body must be a JSON object");
-  body = std::move(*parsed);
-  return std::nullopt;
+  return read_json_object(env, req, body);
 }
 
 int status_of(upsert_outcome o) {

@@ -5,6 +5,7 @@
 namespace smsd {
 
 struct config;
+class sender;
 class status_intake;
 class store_pool;
 
@@ -14,6 +15,7 @@ struct handler_env {
   const config* cfg = nullptr;
   status_intake* intake = nullptr;
   store_pool* stores = nullptr;
+  sender* sms_sender = nullptr; ///< null when sending is not configured (no Twilio credentials)
   const std::atomic<bool>* stopping = nullptr;
 };
 

@@ -20,6 +20,7 @@
 #include "http/http_listener.hpp"
 #include "http/request_dispatcher.hpp"
 #include "http/router.hpp"
+#include "http/send_handlers.hpp"
 #include "http/webhook_handler.hpp"
 
 namespace smsd {
@@ -48,11 +49,12 @@ struct http_server::impl {
 
 http_server::http_server(http_dependencies deps) : impl_(std::make_unique<impl>()) {
   impl_->deps = deps;
-  handler_env env{deps.cfg, deps.intake, deps.stores, &impl_->stopping};
+  handler_env env{deps.cfg, deps.intake, deps.stores, deps.sms_sender, &impl_->stopping};
   add_health_routes(*impl_->routes, env);
   add_webhook_routes(*impl_->routes, env);
   add_admin_sync_routes(*impl_->routes, env);
   add_admin_message_routes(*impl_->routes, env);
+  add_send_routes(*impl_->routes, env);
 }
 
 http_server::~http_server() {

@@ -8,6 +8,7 @@
 namespace smsd {
 
 struct config;
+class sender;
 class status_intake;
 class store_pool;
 
@@ -16,6 +17,7 @@ struct http_dependencies {
   const config* cfg = nullptr;
   status_intake* intake = nullptr; ///< verified Twilio callbacks go here
   store_pool* stores = nullptr;    ///< connections for admin endpoints and readiness
+  sender* sms_sender = nullptr;    ///< null when sending is not configured
 };
 
 /// smsd's HTTP server: Poco's HTTPServer with its own thread pool sized by config::http_threads,

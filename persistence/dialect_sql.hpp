@@ -33,7 +33,7 @@ struct dialect_sql {
   /// (id, message_sid, account_sid, messaging_service_sid, to_phone, from_phone, body,
   ///  num_segments, status, provider_status, status_rank, error_code, error_message, raw_payload,
   ///  created_at, sent_at, delivered_at, status_updated_at, event_id, attendee_id,
-  ///  notification_type, retry_of_id)
+  ///  notification_type, retry_of_id, send_state)
   std::string insert_message;
   std::string message_by_id;  ///< (id) -> message columns
   std::string message_by_sid; ///< (sid) -> message columns
@@ -51,6 +51,9 @@ struct dialect_sql {
   /// One op at a time (SQLite). (id, message_sid, status, provider_status, status_rank,
   /// error_code, error_message, sent_at, delivered_at, raw_payload, status_updated_at)
   std::string update_message_guarded;
+  /// Unguarded: what the Twilio request of a message came to. (id, send_state, message_sid,
+  /// account_sid, messaging_service_sid, from_phone, num_segments); nulls keep what is stored.
+  std::string update_message_send;
   /// (message_id, message_sid, provider_status, error_code, source, dedup_key, payload,
   ///  received_at, applied, disposition)
   std::string insert_status_event;
@@ -70,6 +73,7 @@ struct dialect_sql {
   std::string delete_unlinked_events_of_event;
   std::string delete_unlinked_events_of_attendee; ///< (event_id, attendee_id)
   std::string select_attendee;                    ///< (event_id, attendee_id) -> attendee columns
+  std::string select_attendees_of_event;          ///< (event_id) -> attendee columns, oldest first
   std::string attendee_event;                     ///< (attendee_id) -> event_id
   /// (id, event_id, first_name, last_name, phone, updated_at); only within the same event
   std::string update_attendee;

@@ -1,5 +1,7 @@
 #include "persistence/postgres_store.hpp"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <stdexcept>
 #include <unordered_set>
@@ -240,10 +242,15 @@ std::vector<write_result> postgres_store::write_batch(const std::vector<write_op
   if (ops.empty())
     return out;
   auto parts = segments(ops);
+  // Send updates are rare (one per message sent): a statement each, before the batch statement.
+  bool sends = std::any_of(ops.begin(), ops.end(), [](const write_op& op) { return op.send.has_value(); });
   // One statement is atomic on its own; several need a transaction around them.
-  bool transaction = parts.size() > 1;
+  bool transaction = parts.size() > 1 || sends;
   if (transaction)
     begin_write();
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (ops[i].send && !write_send(*ops[i].send))
+      out[i].message_exists = false;
   for (auto [begin, end] : parts) {
     auto updates = json::array();
     auto inserts = json::array();

@@ -22,6 +22,15 @@ struct status_fields {
   millis status_updated_at = 0;
 };
 
+/// Where the Twilio request of a message stands (sms_messages.send_state, DESIGN §4).
+namespace send_state {
+constexpr const char* sending = "sending";   ///< row written; the request is (or was) in flight
+constexpr const char* accepted = "accepted"; ///< Twilio answered with a SID
+constexpr const char* rejected = "rejected"; ///< Twilio refused it (its code and message stored)
+constexpr const char* not_sent = "not_sent"; ///< never sent: a bad number, or Twilio unreachable
+constexpr const char* unknown = "unknown";   ///< it went out and no answer came: reconciliation
+} // namespace send_state
+
 /// One sms_messages row.
 struct message_record {
   std::string id;
@@ -38,6 +47,7 @@ struct message_record {
   std::string attendee_id;
   std::string notification_type;
   std::optional<std::string> retry_of_id;
+  std::string send_state = send_state::accepted;
 };
 
 /// What happened to one status report (callback, send result, poll); sms_status_events.disposition.
@@ -50,6 +60,7 @@ constexpr const char* superseded = "superseded";         ///< the SQL guard refu
 constexpr const char* unknown_status = "unknown_status"; ///< a status Twilio word we do not know
 constexpr const char* pending = "pending";               ///< no row for its SID yet; applied later
 constexpr const char* orphan = "orphan";                 ///< its message was deleted
+constexpr const char* unanswered = "unanswered"; ///< a send that got no answer; left to reconcile
 } // namespace disposition
 
 /// One sms_status_events row: append-only log of everything Twilio told us.
@@ -103,6 +114,18 @@ struct message_update {
   status_fields state;
 };
 
+/// What the Twilio request of a message came to. Written whatever the status rank (it describes
+/// the request, not the delivery); a null keeps what is stored, a stored SID is never replaced.
+struct send_update {
+  std::string message_id;
+  std::string send_state;
+  std::optional<std::string> message_sid;
+  std::optional<std::string> account_sid;
+  std::optional<std::string> messaging_service_sid;
+  std::optional<std::string> from_phone;
+  std::optional<int> num_segments;
+};
+
 /// A pending status event that has now been matched to its message.
 struct event_resolution {
   std::int64_t event_id = 0;
@@ -113,6 +136,7 @@ struct event_resolution {
 
 /// One unit of a group commit: all of it is written, or none of it.
 struct write_op {
+  std::optional<send_update> send; ///< written before `update`
   std::optional<message_update> update;
   /// New status events. Inserted with ON CONFLICT (dedup_key) DO NOTHING; message_id is stored
   /// only if that message still exists. If `update` was refused by the guard, inserts marked

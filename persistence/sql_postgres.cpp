@@ -12,7 +12,7 @@ namespace {
   "id, message_sid, account_sid, messaging_service_sid, to_phone, from_phone, body, "           \
   "num_segments, status, provider_status, status_rank, error_code, error_message, raw_payload, " \
   "created_at, sent_at, delivered_at, status_updated_at, event_id, attendee_id, "               \
-  "notification_type, retry_of_id"
+  "notification_type, retry_of_id, send_state"
 
 #define SMSD_EVENT_COLUMNS                                                                   \
   "id, message_id, message_sid, provider_status, error_code, source, dedup_key, payload, "   \
@@ -107,9 +107,19 @@ migration version_1() {
   }};
 }
 
+// Sending (DESIGN §4): where the Twilio request of a message stands. Rows from before it were
+// all accepted by Twilio. The partial index finds the sends reconciliation must settle.
+migration version_2() {
+  return {2, {
+    R"(ALTER TABLE sms_messages ADD COLUMN send_state TEXT NOT NULL DEFAULT 'accepted')",
+    R"(CREATE INDEX sms_messages_unsettled_send_idx ON sms_messages (send_state, created_at)
+         WHERE send_state IN ('sending', 'unknown'))",
+  }};
+}
+
 dialect_sql make() {
   dialect_sql s;
-  s.migrations = {version_1()};
+  s.migrations = {version_1(), version_2()};
 
   s.begin_write = "BEGIN";
   s.commit = "COMMIT";
@@ -129,7 +139,7 @@ dialect_sql make() {
 
   s.insert_message = "INSERT INTO sms_messages (" SMSD_MESSAGE_COLUMNS ") VALUES "
                      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-                     "$18, $19, $20, $21, $22)";
+                     "$18, $19, $20, $21, $22, $23)";
   s.message_by_id = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE id = $1";
   s.message_by_sid = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE message_sid = $1";
   s.message_exists = "SELECT 1 AS ok FROM sms_messages WHERE id = $1";
@@ -154,6 +164,14 @@ dialect_sql make() {
                       "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events WHERE message_sid = $2 "
                       "ORDER BY received_at, id";
 
+  s.update_message_send = R"(UPDATE sms_messages SET
+                               send_state = $2,
+                               message_sid = COALESCE(message_sid, $3),
+                               account_sid = COALESCE($4, account_sid),
+                               messaging_service_sid = COALESCE($5, messaging_service_sid),
+                               from_phone = COALESCE(NULLIF($6, ''), from_phone),
+                               num_segments = COALESCE($7::int, num_segments)
+                             WHERE id = $1)";
   s.update_message_guarded = "";
   s.insert_status_event = "";
   s.resolve_status_event = "";
@@ -242,6 +260,9 @@ FROM u ORDER BY u.op)";
                                                  AND message_sid IS NOT NULL))";
   s.select_attendee = R"(SELECT id, event_id, first_name, last_name, phone, created_at, updated_at
                          FROM attendees WHERE event_id = $1 AND id = $2)";
+  s.select_attendees_of_event = R"(SELECT id, event_id, first_name, last_name, phone, created_at,
+                                          updated_at
+                                   FROM attendees WHERE event_id = $1 ORDER BY created_at, id)";
   s.attendee_event = "SELECT event_id FROM attendees WHERE id = $1";
   s.update_attendee = R"(UPDATE attendees SET first_name = $3, last_name = $4, phone = $5,
                            updated_at = $6::bigint

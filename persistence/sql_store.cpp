@@ -36,7 +36,20 @@ message_record read_message(const row_view& r) {
   m.attendee_id = r.text("attendee_id");
   m.notification_type = r.text("notification_type");
   m.retry_of_id = r.opt_text("retry_of_id");
+  m.send_state = r.text("send_state");
   return m;
+}
+
+attendee_record read_attendee(const row_view& r) {
+  attendee_record a;
+  a.id = r.text("id");
+  a.event_id = r.text("event_id");
+  a.first_name = r.text("first_name");
+  a.last_name = r.opt_text("last_name");
+  a.phone = r.opt_text("phone");
+  a.created_at = r.int64("created_at");
+  a.updated_at = r.int64("updated_at");
+  return a;
 }
 
 std::vector<status_event_record> read_events(const query_result& rs) {
@@ -167,6 +180,17 @@ void sql_store::abandon_transaction() {
   }
 }
 
+bool sql_store::write_send(const send_update& s) {
+  std::optional<std::int64_t> segments;
+  if (s.num_segments)
+    segments = *s.num_segments;
+  return execute(sql_.update_message_send,
+                 {to_var(s.message_id), to_var(s.send_state), to_var(s.message_sid),
+                  to_var(s.account_sid), to_var(s.messaging_service_sid), to_var(s.from_phone),
+                  to_var(segments)})
+         > 0;
+}
+
 // -- schema ------------------------------------------------------------------------------------
 
 caf::expected<migration_status> sql_store::migrate() {
@@ -228,7 +252,8 @@ caf::error sql_store::insert_message(const message_record& m) {
              to_var(s.status_rank), to_var(s.error_code), to_var(s.error_message),
              to_var(s.raw_payload), to_var(m.created_at), to_var(s.sent_at),
              to_var(s.delivered_at), to_var(s.status_updated_at), to_var(m.event_id),
-             to_var(m.attendee_id), to_var(m.notification_type), to_var(m.retry_of_id)});
+             to_var(m.attendee_id), to_var(m.notification_type), to_var(m.retry_of_id),
+             to_var(m.send_state)});
     commit_transaction();
     return {};
   });
@@ -442,16 +467,19 @@ sql_store::find_attendee(const std::string& event_id, const std::string& attende
     auto rs = query(sql_.select_attendee, {to_var(event_id), to_var(attendee_id)});
     if (rs->rows() == 0)
       return std::optional<attendee_record>{};
-    row_view r{*rs, 0};
-    attendee_record a;
-    a.id = r.text("id");
-    a.event_id = r.text("event_id");
-    a.first_name = r.text("first_name");
-    a.last_name = r.opt_text("last_name");
-    a.phone = r.opt_text("phone");
-    a.created_at = r.int64("created_at");
-    a.updated_at = r.int64("updated_at");
-    return std::optional<attendee_record>{std::move(a)};
+    return std::optional<attendee_record>{read_attendee(row_view{*rs, 0})};
+  });
+}
+
+caf::expected<std::vector<attendee_record>>
+sql_store::attendees_of_event(const std::string& event_id) {
+  return guarded("attendees of event", [&]() -> caf::expected<std::vector<attendee_record>> {
+    auto rs = query(sql_.select_attendees_of_event, {to_var(event_id)});
+    std::vector<attendee_record> out;
+    out.reserve(rs->rows());
+    for (std::size_t i = 0; i < rs->rows(); ++i)
+      out.push_back(read_attendee(row_view{*rs, i}));
+    return out;
   });
 }
 

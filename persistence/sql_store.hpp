@@ -75,6 +75,8 @@ public:
   caf::expected<std::optional<event_record>> find_event(const std::string& id) override;
   caf::expected<std::optional<attendee_record>>
   find_attendee(const std::string& event_id, const std::string& attendee_id) override;
+  caf::expected<std::vector<attendee_record>>
+  attendees_of_event(const std::string& event_id) override;
 
 protected:
   using params = std::initializer_list<Poco::Dynamic::Var>;
@@ -100,6 +102,8 @@ protected:
   void commit_transaction();
   /// Rolls back an open transaction, ignoring errors (the connection may be gone).
   void abandon_transaction();
+  /// Writes a send update (inside the caller's transaction); returns whether the row exists.
+  bool write_send(const send_update& s);
   /// Forgets an open transaction (the connection that held it is gone).
   void transaction_lost() { in_transaction_ = false; }
 

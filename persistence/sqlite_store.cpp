@@ -195,6 +195,8 @@ caf::expected<std::vector<write_result>> sqlite_store::commit(const std::vector<
       const auto& op = ops[i];
       auto& result = out[i];
       bool refused = false;
+      if (op.send && !write_send(*op.send))
+        result.message_exists = false;
       if (op.update) {
         const auto& u = *op.update;
         const auto& s = u.state;

@@ -101,6 +101,9 @@ public:
   virtual caf::expected<std::optional<event_record>> find_event(const std::string& id) = 0;
   virtual caf::expected<std::optional<attendee_record>>
   find_attendee(const std::string& event_id, const std::string& attendee_id) = 0;
+  /// The event's attendees, oldest first.
+  virtual caf::expected<std::vector<attendee_record>>
+  attendees_of_event(const std::string& event_id) = 0;
 };
 
 /// Opens a new connection to the configured database (sqlite:PATH or postgresql://...).

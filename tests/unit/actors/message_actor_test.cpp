@@ -3,6 +3,7 @@
 // commit_worker interface (it commits through the real store), so tests can see the batches.
 #include "actors/message_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -307,4 +308,120 @@ TEST_CASE_METHOD(fixture, "when another writer moved the row on, the actor reloa
   REQUIRE(evs.size() == 3);
   CHECK(evs[1].disposition == "superseded");
   CHECK(evs[2].disposition == "anomaly"); // judged against the reloaded 'delivered'
+}
+
+// -- send results (DESIGN §4) -----------------------------------------------------------------
+
+namespace {
+
+status_report send_report(const std::string& id, const std::string& send_state,
+                          const std::string& sid, const std::string& status,
+                          std::optional<std::string> error = std::nullopt) {
+  status_report r;
+  r.message_id = id;
+  r.message_sid = sid;
+  r.provider_status = status;
+  r.error_code = std::move(error);
+  r.source = "send";
+  r.received_at = 4000;
+  send_update su;
+  su.message_id = id;
+  su.send_state = send_state;
+  if (!sid.empty())
+    su.message_sid = sid;
+  su.account_sid = "AC7";
+  su.num_segments = 3;
+  r.send = su;
+  return r;
+}
+
+message_record sending_row(const std::string& id) {
+  auto m = test::sample_message(id, std::nullopt, "ev1", "at1");
+  m.send_state = send_state::sending;
+  return m;
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "an accepted send result attaches the SID and Twilio's first status",
+                 "[actors]") {
+  REQUIRE_FALSE(db->insert_message(sending_row("m1")));
+  auto f = router->submit(send_report("m1", send_state::accepted, "SM1", "accepted"));
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  auto m = row("m1");
+  CHECK(m.message_sid == std::optional<std::string>{"SM1"});
+  CHECK(m.send_state == "accepted");
+  CHECK(m.account_sid == std::optional<std::string>{"AC7"});
+  CHECK(m.num_segments == 3);
+  CHECK(m.state.status == "queued");
+  CHECK(m.state.provider_status == std::optional<std::string>{"accepted"});
+  auto evs = events_of("m1");
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0].source == "send");
+  CHECK(evs[0].disposition == "applied");
+  // Callbacks for the SID now find the same message.
+  auto g = report("SM1", "delivered");
+  sched.run();
+  CHECK_NOTHROW(g.get());
+  CHECK(row("m1").state.status == "delivered");
+}
+
+TEST_CASE_METHOD(fixture, "a send refused by Twilio fails the row with its code and keeps no SID",
+                 "[actors]") {
+  REQUIRE_FALSE(db->insert_message(sending_row("m1")));
+  auto r = send_report("m1", send_state::rejected, "", "failed", std::string("21610"));
+  r.error_message = "Attempt to send to unsubscribed recipient";
+  auto f = router->submit(std::move(r));
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  auto m = row("m1");
+  CHECK_FALSE(m.message_sid.has_value());
+  CHECK(m.send_state == "rejected");
+  CHECK(m.state.status == "failed");
+  CHECK(m.state.error_code == std::optional<std::string>{"21610"});
+  CHECK(m.state.error_message
+        == std::optional<std::string>{"Attempt to send to unsubscribed recipient"});
+  auto evs = events_of("m1");
+  REQUIRE(evs.size() == 1);
+  CHECK_FALSE(evs[0].message_sid.has_value());
+  CHECK(evs[0].dedup_key == "send:m1");
+}
+
+TEST_CASE_METHOD(fixture, "an unanswered send changes no status and is marked for reconciliation",
+                 "[actors]") {
+  REQUIRE_FALSE(db->insert_message(sending_row("m1")));
+  auto f = router->submit(send_report("m1", send_state::unknown, "", ""));
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  auto m = row("m1");
+  CHECK(m.send_state == "unknown");
+  CHECK_FALSE(m.message_sid.has_value());
+  CHECK(m.state.status_rank == -1);
+  auto evs = events_of("m1");
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0].disposition == "unanswered");
+  CHECK_FALSE(evs[0].applied);
+}
+
+TEST_CASE_METHOD(fixture, "a send result after an early callback still stores the send's facts",
+                 "[actors]") {
+  REQUIRE_FALSE(db->insert_message(sending_row("m1")));
+  // Twilio's callback (carrying our id) outran the answer to the create.
+  auto early = report("SM1", "sent", std::string("m1"));
+  sched.run();
+  CHECK_NOTHROW(early.get());
+  auto f = router->submit(send_report("m1", send_state::accepted, "SM1", "queued"));
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  auto m = row("m1");
+  CHECK(m.state.status == "sent");
+  CHECK(m.message_sid == std::optional<std::string>{"SM1"});
+  CHECK(m.send_state == "accepted");
+  CHECK(m.num_segments == 3);
+  auto evs = events_of("m1");
+  REQUIRE(evs.size() == 2);
+  auto send = std::find_if(evs.begin(), evs.end(), [](auto& e) { return e.source == "send"; });
+  REQUIRE(send != evs.end());
+  CHECK(send->disposition == "stale");
 }

@@ -1,0 +1,98 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "twilio/rest_client.hpp"
+
+namespace smsd {
+
+class status_intake;
+class store_pool;
+
+/// The seed's six kinds of notification; anything else is refused.
+bool valid_notification_type(const std::string& type);
+/// "invitation, rsvp_reminder, ..." for error messages.
+const char* notification_types_text();
+
+struct sender_settings {
+  std::string public_app_url; ///< StatusCallback = this + /api/webhooks/twilio/status?mid=<id>
+  std::optional<std::string> messaging_service_sid; ///< preferred over from_number
+  std::optional<std::string> from_number;
+  std::string default_region = "US"; ///< for numbers written without a country code
+  int ack_timeout_ms = 10000;        ///< how long to wait for the send result to be durable
+  int max_parallel = 8;              ///< sends of one notify in flight at once
+};
+
+/// One text to one attendee (the seed's SMSOptions, `to` optional).
+struct send_request {
+  std::string event_id;
+  std::string attendee_id;
+  std::optional<std::string> to; ///< defaults to the attendee's phone
+  std::string body;
+  std::string notification_type;
+  std::optional<std::string> retry_of_id;
+};
+
+/// The seed's SMSResult.
+struct send_result {
+  bool success = false;
+  std::optional<std::string> message_sid;  ///< messageId: Twilio's SID
+  std::optional<std::string> db_record_id; ///< our sms_messages id, whenever a row was written
+  std::optional<std::string> error;
+};
+
+/// A bulk send to an event's attendees.
+struct notify_request {
+  std::string event_id;
+  std::string notification_type;
+  std::string body; ///< may hold {{firstName}} and {{eventName}}
+  std::optional<std::vector<std::string>> attendee_ids; ///< all attendees with a phone if absent
+};
+
+struct notify_entry {
+  std::string attendee_id;
+  send_result result;
+  bool skipped = false; ///< not sent: no phone, or no such attendee in the event
+};
+
+struct notify_result {
+  int sent = 0;
+  int failed = 0;
+  int skipped = 0;
+  std::vector<notify_entry> results; ///< in the order of the attendees
+};
+
+/// Sends texts as DESIGN §4 says: the row first (queued, no SID, send_state sending), then
+/// Twilio's create with a StatusCallback carrying our id, then the answer goes to the message's
+/// actor as a send result (source "send") and is waited for until durable. Nothing is ever sent
+/// twice automatically: an unanswered create leaves the row for reconciliation.
+/// Thread-safe; every call blocks its caller (HTTP request threads).
+class sender {
+public:
+  sender(sender_settings settings, store_pool& stores, twilio::twilio_api& twilio,
+         status_intake& intake);
+
+  /// not_found when the event or the attendee (within the event) does not exist;
+  /// invalid_argument when there is no number to send to. Otherwise a row was written and the
+  /// result says how the send went.
+  caf::expected<send_result> send(const send_request& r);
+
+  /// not_found when the event does not exist. Sends up to max_parallel texts at once.
+  caf::expected<notify_result> notify(const notify_request& r);
+
+  /// `body` with {{firstName}} and {{eventName}} filled in.
+  static std::string fill_template(const std::string& body, const std::string& first_name,
+                                   const std::string& event_name);
+
+private:
+  sender_settings settings_;
+  store_pool& stores_;
+  twilio::twilio_api& twilio_;
+  status_intake& intake_;
+};
+
+} // namespace smsd
