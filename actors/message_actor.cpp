@@ -88,7 +88,16 @@ void process(self_ptr self, status_report& r, ack_promise& ack) {
     // What the Twilio request came to is written whatever the status does.
     op.send = *r.send;
     op.send->message_id = row.id;
-    row.send_state = r.send->send_state;
+    // A callback already proved that Twilio took it, even if its answer to us got lost.
+    if (op.send->send_state == send_state::unknown && row.message_sid)
+      op.send->send_state = send_state::accepted;
+    row.send_state = op.send->send_state;
+  } else if (!r.message_sid.empty()
+             && (row.send_state == send_state::sending || row.send_state == send_state::unknown)) {
+    // A callback for a send whose answer is still out (or was lost): Twilio has accepted it.
+    op.send = send_update{row.id, send_state::accepted, r.message_sid, std::nullopt,
+                          std::nullopt, std::nullopt, std::nullopt};
+    row.send_state = send_state::accepted;
   }
   if (r.provider_status.empty()) {
     // A send that went out and got no answer: nothing to apply; reconciliation settles it.

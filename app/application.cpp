@@ -16,6 +16,9 @@
 #include "persistence/store.hpp"
 #include "persistence/store_pool.hpp"
 #include "scheduling/pending_sweep.hpp"
+#include "sending/phone_number.hpp"
+#include "sending/sender.hpp"
+#include "twilio/rest_client.hpp"
 
 namespace smsd {
 
@@ -31,6 +34,8 @@ struct application::impl {
   std::unique_ptr<message_router> router;
   pending_sweep_actor sweep;
   std::unique_ptr<store_pool> stores;
+  std::unique_ptr<twilio::rest_client> twilio;
+  std::unique_ptr<sender> sms_sender; ///< null when sending is not configured
   std::unique_ptr<http_server> http;
   bool stopped = false;
 };
@@ -57,6 +62,9 @@ caf::expected<int> run_migrations(const config& cfg) {
 }
 
 caf::expected<std::unique_ptr<application>> application::start(const config& cfg) {
+  if (!known_region(cfg.default_country))
+    return make_error(errc::invalid_argument,
+                      "SMSD_DEFAULT_COUNTRY: '" + cfg.default_country + "' is not a known region");
   auto migrated = migrate(cfg);
   if (!migrated)
     return migrated.error();
@@ -95,10 +103,40 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
   caf::anon_send(p->sweep, sweep_atom::value);
   p->stores = std::make_unique<store_pool>(cfg.database_url, cfg.db_pool_size);
 
+  if (cfg.can_send()) {
+    twilio::rest_client_config tc;
+    tc.base_url = cfg.twilio_api_base_url;
+    tc.account_sid = cfg.twilio_account_sid;
+    tc.auth_token = cfg.twilio_auth_token;
+    tc.connect_timeout_ms = cfg.twilio_connect_timeout_ms;
+    tc.read_timeout_ms = cfg.twilio_read_timeout_ms;
+    tc.max_concurrency = cfg.twilio_concurrency;
+    tc.max_attempts = cfg.twilio_max_attempts;
+    tc.backoff_initial_ms = cfg.twilio_backoff_ms;
+    tc.backoff_max_ms = cfg.twilio_backoff_max_ms;
+    if (!cfg.twilio_ca_file.empty())
+      tc.ca_file = cfg.twilio_ca_file;
+    p->twilio = std::make_unique<twilio::rest_client>(std::move(tc));
+    sender_settings ss;
+    ss.public_app_url = cfg.public_app_url;
+    if (!cfg.twilio_messaging_service_sid.empty())
+      ss.messaging_service_sid = cfg.twilio_messaging_service_sid;
+    if (!cfg.twilio_from_number.empty())
+      ss.from_number = cfg.twilio_from_number;
+    ss.default_region = cfg.default_country;
+    ss.ack_timeout_ms = cfg.callback_ack_timeout_ms;
+    ss.max_parallel = cfg.send_concurrency;
+    p->sms_sender = std::make_unique<sender>(std::move(ss), *p->stores, *p->twilio, *p->router);
+  } else {
+    spdlog::warn("sending is off: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+                 "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER are needed to send");
+  }
+
   http_dependencies deps;
   deps.cfg = &p->cfg;
   deps.intake = p->router.get();
   deps.stores = p->stores.get();
+  deps.sms_sender = p->sms_sender.get();
   p->http = std::make_unique<http_server>(deps);
   std::unique_ptr<application> app{new application(std::move(p))};
   if (auto err = app->impl_->http->start()) {
@@ -131,6 +169,9 @@ void application::stop() {
   // Order matters (STYLE.md): no new requests, then the actors, then the actor system.
   if (p.http)
     p.http->stop();
+  // No request thread sends any more.
+  p.sms_sender.reset();
+  p.twilio.reset();
   if (p.system) {
     caf::anon_send_exit(p.sweep, caf::exit_reason::user_shutdown);
     p.router->shutdown();

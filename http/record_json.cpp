@@ -86,6 +86,7 @@ nlohmann::json message_json(const message_record& m) {
           {"numSegments", m.num_segments},
           {"providerStatus", opt(s.provider_status)},
           {"statusRank", s.status_rank},
+          {"sendState", m.send_state},
           {"rawPayload", s.raw_payload ? stored_json(*s.raw_payload) : nlohmann::json(nullptr)},
           {"statusUpdatedAt", s.status_updated_at ? nlohmann::json(to_iso8601(s.status_updated_at))
                                                   : nlohmann::json(nullptr)}};

@@ -87,9 +87,12 @@ struct running_smsd {
   std::unique_ptr<application> app;
   std::unique_ptr<store> db;
 
-  explicit running_smsd(const std::string& database_url) : cfg(test_config(database_url)) {
+  explicit running_smsd(const std::string& database_url)
+    : running_smsd(test_config(database_url)) {}
+
+  explicit running_smsd(config c) : cfg(std::move(c)) {
     start();
-    auto s = open_store(database_url);
+    auto s = open_store(cfg.database_url);
     REQUIRE(s);
     db = std::move(*s);
   }

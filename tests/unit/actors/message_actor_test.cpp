@@ -425,3 +425,33 @@ TEST_CASE_METHOD(fixture, "a send result after an early callback still stores th
   REQUIRE(send != evs.end());
   CHECK(send->disposition == "stale");
 }
+
+TEST_CASE_METHOD(fixture, "a callback for an unanswered send settles it as accepted",
+                 "[actors]") {
+  REQUIRE_FALSE(db->insert_message(sending_row("m1")));
+  auto f = router->submit(send_report("m1", send_state::unknown, "", ""));
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  CHECK(row("m1").send_state == "unknown");
+  auto g = report("SM1", "sent", std::string("m1"));
+  sched.run();
+  CHECK_NOTHROW(g.get());
+  auto m = row("m1");
+  CHECK(m.send_state == "accepted");
+  CHECK(m.message_sid == std::optional<std::string>{"SM1"});
+  CHECK(m.state.status == "sent");
+}
+
+TEST_CASE_METHOD(fixture, "a lost answer after Twilio's callback keeps the send accepted",
+                 "[actors]") {
+  REQUIRE_FALSE(db->insert_message(sending_row("m1")));
+  auto g = report("SM1", "sent", std::string("m1"));
+  sched.run();
+  CHECK_NOTHROW(g.get());
+  auto f = router->submit(send_report("m1", send_state::unknown, "", ""));
+  sched.run();
+  CHECK_NOTHROW(f.get());
+  auto m = row("m1");
+  CHECK(m.send_state == "accepted");
+  CHECK(m.message_sid == std::optional<std::string>{"SM1"});
+}
