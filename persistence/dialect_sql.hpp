@@ -65,6 +65,9 @@ struct dialect_sql {
   // -- platform sync ------------------------------------------------------------------------------
   std::string event_exists_locked; ///< (id) -> one row if the event exists; locks it on PostgreSQL
   std::string select_event;        ///< (id) -> event columns
+  /// (event_id, user_id) -> one row if the event exists: owner_id, can_view, can_curate (0 when
+  /// the user is no co-organizer)
+  std::string role_on_event;
   std::string update_event;        ///< (id, name, date, owner_id, updated_at)
   std::string insert_event;        ///< (id, name, date, owner_id, created_at, updated_at); no-op if it exists
   std::string delete_event;        ///< (id)

@@ -104,6 +104,14 @@ struct organizer_record {
   bool can_curate = false;
 };
 
+/// What one user may do on one event (DESIGN §5): its owner views and curates; a co-organizer
+/// as event_organizers grants.
+struct event_role {
+  bool owner = false;
+  bool can_view = false;
+  bool can_curate = false;
+};
+
 /// A guarded change of one message's status columns. Written only while the stored
 /// status_rank is lower than state.status_rank (and, for rank 5, only over 'delivered'):
 /// the same guard as the state machine's, in SQL, so no writer ever moves a message back.

@@ -197,6 +197,11 @@ dialect_sql make() {
   s.commit_batch = "";
 
   s.event_exists_locked = "SELECT 1 AS ok FROM events WHERE id = ?1";
+  s.role_on_event = R"(SELECT e.owner_id, COALESCE(o.can_view, 0) AS can_view,
+                              COALESCE(o.can_curate, 0) AS can_curate
+                       FROM events e
+                       LEFT JOIN event_organizers o ON o.event_id = e.id AND o.user_id = ?2
+                       WHERE e.id = ?1)";
   s.select_event = "SELECT id, name, date, owner_id, created_at, updated_at FROM events WHERE id = ?1";
   s.update_event = "UPDATE events SET name = ?2, date = ?3, owner_id = ?4, updated_at = ?5 WHERE id = ?1";
   s.insert_event = R"(INSERT INTO events (id, name, date, owner_id, created_at, updated_at)

@@ -444,6 +444,21 @@ caf::expected<bool> sql_store::delete_organizer(const std::string& event_id,
   });
 }
 
+caf::expected<std::optional<event_role>> sql_store::role_on_event(const std::string& event_id,
+                                                                  const std::string& user_id) {
+  return guarded("role on event", [&]() -> caf::expected<std::optional<event_role>> {
+    auto rs = query(sql_.role_on_event, {to_var(event_id), to_var(user_id)});
+    if (rs->rows() == 0)
+      return std::optional<event_role>{};
+    row_view r{*rs, 0};
+    event_role role;
+    role.owner = r.text("owner_id") == user_id;
+    role.can_view = r.flag("can_view");
+    role.can_curate = r.flag("can_curate");
+    return std::optional<event_role>{role};
+  });
+}
+
 caf::expected<std::optional<event_record>> sql_store::find_event(const std::string& id) {
   return guarded("find event", [&]() -> caf::expected<std::optional<event_record>> {
     auto rs = query(sql_.select_event, {to_var(id)});

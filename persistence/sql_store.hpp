@@ -73,6 +73,8 @@ public:
   caf::expected<bool> delete_organizer(const std::string& event_id,
                                        const std::string& user_id) override;
   caf::expected<std::optional<event_record>> find_event(const std::string& id) override;
+  caf::expected<std::optional<event_role>> role_on_event(const std::string& event_id,
+                                                         const std::string& user_id) override;
   caf::expected<std::optional<attendee_record>>
   find_attendee(const std::string& event_id, const std::string& attendee_id) override;
   caf::expected<std::vector<attendee_record>>

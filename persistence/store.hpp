@@ -99,6 +99,9 @@ public:
                                                const std::string& user_id) = 0;
 
   virtual caf::expected<std::optional<event_record>> find_event(const std::string& id) = 0;
+  /// The user's role on the event (all false: none); nullopt when the event does not exist.
+  virtual caf::expected<std::optional<event_role>> role_on_event(const std::string& event_id,
+                                                                 const std::string& user_id) = 0;
   virtual caf::expected<std::optional<attendee_record>>
   find_attendee(const std::string& event_id, const std::string& attendee_id) = 0;
   /// The event's attendees, oldest first.

@@ -109,3 +109,40 @@ STORE_TEST("a send update of a deleted message says it no longer exists", "") {
   REQUIRE(r);
   CHECK_FALSE((*r)[0].message_exists);
 }
+
+STORE_TEST("a user's role on an event: owner, co-organizer as granted, or none", "") {
+  auto s = seeded_store(url); // event e1, owned by its make_event owner
+  auto owner = ok(s->find_event("e1"))->owner_id;
+  ok(s->upsert_organizer({"e1", "viewer", true, false}));
+  ok(s->upsert_organizer({"e1", "curator", false, true}));
+  auto role = ok(s->role_on_event("e1", owner));
+  REQUIRE(role);
+  CHECK(role->owner);
+  role = ok(s->role_on_event("e1", "viewer"));
+  REQUIRE(role);
+  CHECK_FALSE(role->owner);
+  CHECK(role->can_view);
+  CHECK_FALSE(role->can_curate);
+  role = ok(s->role_on_event("e1", "curator"));
+  REQUIRE(role);
+  CHECK(role->can_curate);
+  CHECK_FALSE(role->can_view);
+  role = ok(s->role_on_event("e1", "stranger"));
+  REQUIRE(role);
+  CHECK_FALSE(role->owner);
+  CHECK_FALSE(role->can_view);
+  CHECK_FALSE(role->can_curate);
+  CHECK_FALSE(ok(s->role_on_event("nope", owner)).has_value());
+}
+
+STORE_TEST("an event's attendees, oldest first", "") {
+  auto s = seeded_store(url);
+  ok(s->upsert_attendee({"a2", "e1", "Second", std::nullopt, std::nullopt, 5'000, 5'000}));
+  ok(s->upsert_event(make_event("e2")));
+  ok(s->upsert_attendee({"b1", "e2", "Other", std::nullopt, std::nullopt, 0, 0}));
+  auto all = ok(s->attendees_of_event("e1"));
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].id == "a2"); // created at 5'000; a1 was created "now"
+  CHECK(all[1].id == "a1");
+  CHECK(ok(s->attendees_of_event("none")).empty());
+}
