@@ -47,6 +47,24 @@ struct dialect_sql {
   std::string matchable_pending_sids;   ///< (limit) -> message_sid
   std::string timeline_events;          ///< (message_id, sid) -> status event columns, oldest first
 
+  // -- organizer reads -----------------------------------------------------------------------------
+  /// (event_id, attendee_id) -> message columns + retried_by_id, newest first
+  std::string attendee_messages;
+  std::string summary_by_status; ///< (event_id) -> value, n
+  std::string summary_by_type;   ///< (event_id) -> value, n
+  /// (event_id, limit) -> id, attendee_id, first_name, last_name, error_code, created_at,
+  /// retried_by_id; newest first
+  std::string summary_failed;
+  /// (event_id) -> attendee_id, total, delivered, pending, failed, open_failed; oldest attendee first
+  std::string attendee_counts;
+
+  // -- idempotency keys ------------------------------------------------------------------------------
+  std::string claim_idempotency_key;   ///< (scope, key, request_hash, created_at); no-op if taken
+  std::string select_idempotency_key;  ///< (scope, key) -> request_hash, status, response
+  std::string finish_idempotency_key;  ///< (scope, key, status, response)
+  std::string release_idempotency_key; ///< (scope, key); only while unanswered
+  std::string purge_idempotency_keys;  ///< (older_than)
+
   // -- group commit -------------------------------------------------------------------------------
   /// One op at a time (SQLite). (id, message_sid, status, provider_status, status_rank,
   /// error_code, error_message, sent_at, delivered_at, raw_payload, status_updated_at)

@@ -104,6 +104,47 @@ struct organizer_record {
   bool can_curate = false;
 };
 
+/// A message as the organizer read endpoints show it: the row, and the retry made of it.
+struct message_entry {
+  message_record message;
+  std::optional<std::string> retried_by_id; ///< the message that retried this one, if any
+};
+
+/// A failed or undelivered message of an event, for its summary.
+struct failed_message {
+  std::string id;
+  std::string attendee_id;
+  std::string attendee_name; ///< first name, and last name when known
+  std::optional<std::string> error_code;
+  millis created_at = 0;
+  std::optional<std::string> retried_by_id;
+};
+
+/// An event's messages in numbers (the seed's sms-summary).
+struct event_summary {
+  std::vector<std::pair<std::string, std::int64_t>> by_status; ///< only statuses present
+  std::vector<std::pair<std::string, std::int64_t>> by_type;   ///< only types present
+  std::vector<failed_message> failed;                          ///< newest first, up to the limit
+};
+
+/// One attendee's messages in numbers (sms-status).
+struct attendee_counts {
+  std::string attendee_id;
+  std::int64_t total = 0;
+  std::int64_t delivered = 0;
+  std::int64_t pending = 0;      ///< queued or sent
+  std::int64_t failed = 0;       ///< failed or undelivered
+  std::int64_t open_failed = 0;  ///< of those, not retried yet
+};
+
+/// What an idempotency key holds: the request it was first used for and, once answered, the
+/// answer.
+struct idempotency_record {
+  std::string request_hash;
+  std::optional<int> status;     ///< null while the first request is still being answered
+  std::optional<std::string> response;
+};
+
 /// What one user may do on one event (DESIGN §5): its owner views and curates; a co-organizer
 /// as event_organizers grants.
 struct event_role {

@@ -13,6 +13,13 @@ namespace {
   "created_at, sent_at, delivered_at, status_updated_at, event_id, attendee_id, "               \
   "notification_type, retry_of_id, send_state"
 
+#define SMSD_MESSAGE_COLUMNS_OF_M                                                                \
+  "m.id, m.message_sid, m.account_sid, m.messaging_service_sid, m.to_phone, m.from_phone, "      \
+  "m.body, m.num_segments, m.status, m.provider_status, m.status_rank, m.error_code, "          \
+  "m.error_message, m.raw_payload, m.created_at, m.sent_at, m.delivered_at, "                   \
+  "m.status_updated_at, m.event_id, m.attendee_id, m.notification_type, m.retry_of_id, "        \
+  "m.send_state"
+
 #define SMSD_EVENT_COLUMNS                                                                   \
   "id, message_id, message_sid, provider_status, error_code, source, dedup_key, payload, "   \
   "received_at, applied, disposition"
@@ -116,9 +123,29 @@ migration version_2() {
   }};
 }
 
+// Organizer reads and retries: a message is retried at most once (the unique index is what makes
+// "already retried" hold under concurrent retries), counts by type for the event summary, and
+// idempotency keys of retry requests.
+migration version_3() {
+  return {3, {
+    R"(DROP INDEX sms_messages_retry_of_idx)",
+    R"(CREATE UNIQUE INDEX sms_messages_retry_of_idx ON sms_messages (retry_of_id))",
+    R"(CREATE INDEX sms_messages_event_type_idx ON sms_messages (event_id, notification_type))",
+    R"(CREATE TABLE idempotency_keys (
+         scope        TEXT NOT NULL,
+         idem_key     TEXT NOT NULL,
+         request_hash TEXT NOT NULL,
+         status       INTEGER,
+         response     TEXT,
+         created_at   BIGINT NOT NULL,
+         PRIMARY KEY (scope, idem_key)))",
+    R"(CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at))",
+  }};
+}
+
 dialect_sql make() {
   dialect_sql s;
-  s.migrations = {version_1(), version_2()};
+  s.migrations = {version_1(), version_2(), version_3()};
 
   // BEGIN IMMEDIATE takes the write lock up front: two writers never deadlock upgrading a read
   // lock, and concurrent migrations queue behind each other (busy_timeout).
@@ -159,6 +186,49 @@ dialect_sql make() {
                       "UNION "
                       "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events WHERE message_sid = ?2 "
                       "ORDER BY received_at, id";
+
+  s.attendee_messages = "SELECT " SMSD_MESSAGE_COLUMNS_OF_M ", r.id AS retried_by_id "
+                        "FROM sms_messages m "
+                        "LEFT JOIN sms_messages r ON r.retry_of_id = m.id "
+                        "WHERE m.event_id = ?1 AND m.attendee_id = ?2 "
+                        "ORDER BY m.created_at DESC, m.id DESC";
+  s.summary_by_status = R"(SELECT status AS value, COUNT(*) AS n FROM sms_messages
+                           WHERE event_id = ?1 GROUP BY status)";
+  s.summary_by_type = R"(SELECT notification_type AS value, COUNT(*) AS n FROM sms_messages
+                         WHERE event_id = ?1 GROUP BY notification_type)";
+  s.summary_failed = R"(SELECT m.id, m.attendee_id, a.first_name, a.last_name, m.error_code,
+                               m.created_at, r.id AS retried_by_id
+                        FROM sms_messages m
+                        JOIN attendees a ON a.id = m.attendee_id
+                        LEFT JOIN sms_messages r ON r.retry_of_id = m.id
+                        WHERE m.event_id = ?1 AND m.status IN ('failed', 'undelivered')
+                        ORDER BY m.created_at DESC, m.id DESC
+                        LIMIT ?2)";
+  s.attendee_counts = R"(SELECT a.id AS attendee_id,
+           COUNT(m.id) AS total,
+           COALESCE(SUM(CASE WHEN m.status = 'delivered' THEN 1 ELSE 0 END), 0) AS delivered,
+           COALESCE(SUM(CASE WHEN m.status IN ('queued', 'sent') THEN 1 ELSE 0 END), 0) AS pending,
+           COALESCE(SUM(CASE WHEN m.status IN ('failed', 'undelivered') THEN 1 ELSE 0 END), 0)
+             AS failed,
+           COALESCE(SUM(CASE WHEN m.status IN ('failed', 'undelivered')
+                              AND NOT EXISTS (SELECT 1 FROM sms_messages r
+                                              WHERE r.retry_of_id = m.id)
+                             THEN 1 ELSE 0 END), 0) AS open_failed
+    FROM attendees a
+    LEFT JOIN sms_messages m ON m.attendee_id = a.id AND m.event_id = a.event_id
+    WHERE a.event_id = ?1
+    GROUP BY a.id, a.created_at
+    ORDER BY a.created_at, a.id)";
+  s.claim_idempotency_key = R"(INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
+                               VALUES (?1, ?2, ?3, ?4)
+                               ON CONFLICT (scope, idem_key) DO NOTHING)";
+  s.select_idempotency_key = R"(SELECT request_hash, status, response FROM idempotency_keys
+                                WHERE scope = ?1 AND idem_key = ?2)";
+  s.finish_idempotency_key = R"(UPDATE idempotency_keys SET status = ?3, response = ?4
+                                WHERE scope = ?1 AND idem_key = ?2)";
+  s.release_idempotency_key = R"(DELETE FROM idempotency_keys
+                                 WHERE scope = ?1 AND idem_key = ?2 AND status IS NULL)";
+  s.purge_idempotency_keys = "DELETE FROM idempotency_keys WHERE created_at < ?1";
 
   s.update_message_send = R"(UPDATE sms_messages SET
                                send_state = ?2,
@@ -240,6 +310,7 @@ dialect_sql make() {
 }
 
 #undef SMSD_MESSAGE_COLUMNS
+#undef SMSD_MESSAGE_COLUMNS_OF_M
 #undef SMSD_EVENT_COLUMNS
 
 } // namespace

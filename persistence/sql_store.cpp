@@ -320,6 +320,117 @@ sql_store::timeline(const std::string& id_or_sid) {
   });
 }
 
+// -- organizer reads ------------------------------------------------------------------------------
+
+caf::expected<std::vector<message_entry>>
+sql_store::attendee_messages(const std::string& event_id, const std::string& attendee_id) {
+  return guarded("attendee messages", [&]() -> caf::expected<std::vector<message_entry>> {
+    auto rs = query(sql_.attendee_messages, {to_var(event_id), to_var(attendee_id)});
+    std::vector<message_entry> out;
+    out.reserve(rs->rows());
+    for (std::size_t i = 0; i < rs->rows(); ++i) {
+      row_view r{*rs, i};
+      out.push_back({read_message(r), r.opt_text("retried_by_id")});
+    }
+    return out;
+  });
+}
+
+caf::expected<event_summary> sql_store::summarize_event(const std::string& event_id,
+                                                        int failed_limit) {
+  return guarded("summarize event", [&]() -> caf::expected<event_summary> {
+    event_summary out;
+    auto counts = [&](const std::string& sql, auto& into) {
+      auto rs = query(sql, {to_var(event_id)});
+      for (std::size_t i = 0; i < rs->rows(); ++i) {
+        row_view r{*rs, i};
+        into.emplace_back(r.text("value"), r.int64("n"));
+      }
+    };
+    counts(sql_.summary_by_status, out.by_status);
+    counts(sql_.summary_by_type, out.by_type);
+    auto rs = query(sql_.summary_failed, {to_var(event_id), to_var(failed_limit)});
+    for (std::size_t i = 0; i < rs->rows(); ++i) {
+      row_view r{*rs, i};
+      failed_message f;
+      f.id = r.text("id");
+      f.attendee_id = r.text("attendee_id");
+      f.attendee_name = r.text("first_name");
+      if (auto last = r.opt_text("last_name"); last && !last->empty())
+        f.attendee_name += " " + *last;
+      f.error_code = r.opt_text("error_code");
+      f.created_at = r.int64("created_at");
+      f.retried_by_id = r.opt_text("retried_by_id");
+      out.failed.push_back(std::move(f));
+    }
+    return out;
+  });
+}
+
+caf::expected<std::vector<attendee_counts>>
+sql_store::attendee_counts_of_event(const std::string& event_id) {
+  return guarded("attendee counts", [&]() -> caf::expected<std::vector<attendee_counts>> {
+    auto rs = query(sql_.attendee_counts, {to_var(event_id)});
+    std::vector<attendee_counts> out;
+    out.reserve(rs->rows());
+    for (std::size_t i = 0; i < rs->rows(); ++i) {
+      row_view r{*rs, i};
+      attendee_counts c;
+      c.attendee_id = r.text("attendee_id");
+      c.total = r.int64("total");
+      c.delivered = r.int64("delivered");
+      c.pending = r.int64("pending");
+      c.failed = r.int64("failed");
+      c.open_failed = r.int64("open_failed");
+      out.push_back(std::move(c));
+    }
+    return out;
+  });
+}
+
+// -- idempotency keys ------------------------------------------------------------------------------
+
+caf::expected<std::optional<idempotency_record>>
+sql_store::claim_idempotency_key(const std::string& scope, const std::string& key,
+                                 const std::string& request_hash, millis now) {
+  return guarded("claim idempotency key",
+                 [&]() -> caf::expected<std::optional<idempotency_record>> {
+    // Keys are kept for a day; older ones go as new ones come.
+    constexpr millis keep_ms = 24LL * 3600 * 1000;
+    execute(sql_.purge_idempotency_keys, {to_var(static_cast<std::int64_t>(now - keep_ms))});
+    if (execute(sql_.claim_idempotency_key,
+                {to_var(scope), to_var(key), to_var(request_hash), to_var(static_cast<std::int64_t>(now))})
+        == 1)
+      return std::optional<idempotency_record>{};
+    auto rs = query(sql_.select_idempotency_key, {to_var(scope), to_var(key)});
+    if (rs->rows() == 0) // released between our insert and our read: claim again
+      return make_error(errc::unavailable, "idempotency key released concurrently; try again");
+    row_view r{*rs, 0};
+    idempotency_record rec;
+    rec.request_hash = r.text("request_hash");
+    if (auto st = r.opt_int64("status"))
+      rec.status = static_cast<int>(*st);
+    rec.response = r.opt_text("response");
+    return std::optional<idempotency_record>{std::move(rec)};
+  });
+}
+
+caf::error sql_store::finish_idempotency_key(const std::string& scope, const std::string& key,
+                                             int status, const std::string& response) {
+  return guarded("finish idempotency key", [&]() -> caf::error {
+    execute(sql_.finish_idempotency_key,
+            {to_var(scope), to_var(key), to_var(status), to_var(response)});
+    return {};
+  });
+}
+
+caf::error sql_store::release_idempotency_key(const std::string& scope, const std::string& key) {
+  return guarded("release idempotency key", [&]() -> caf::error {
+    execute(sql_.release_idempotency_key, {to_var(scope), to_var(key)});
+    return {};
+  });
+}
+
 // -- platform sync ------------------------------------------------------------------------------
 
 caf::expected<upsert_outcome> sql_store::upsert_event(const event_record& e) {

@@ -64,6 +64,19 @@ public:
   caf::expected<std::vector<std::string>> matchable_pending_sids(int limit) override;
   caf::expected<std::optional<message_timeline>> timeline(const std::string& id_or_sid) override;
 
+  caf::expected<std::vector<message_entry>>
+  attendee_messages(const std::string& event_id, const std::string& attendee_id) override;
+  caf::expected<event_summary> summarize_event(const std::string& event_id,
+                                               int failed_limit) override;
+  caf::expected<std::vector<attendee_counts>>
+  attendee_counts_of_event(const std::string& event_id) override;
+  caf::expected<std::optional<idempotency_record>>
+  claim_idempotency_key(const std::string& scope, const std::string& key,
+                        const std::string& request_hash, millis now) override;
+  caf::error finish_idempotency_key(const std::string& scope, const std::string& key, int status,
+                                    const std::string& response) override;
+  caf::error release_idempotency_key(const std::string& scope, const std::string& key) override;
+
   caf::expected<upsert_outcome> upsert_event(const event_record& e) override;
   caf::expected<bool> delete_event(const std::string& id) override;
   caf::expected<upsert_outcome> upsert_attendee(const attendee_record& a) override;

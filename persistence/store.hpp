@@ -80,6 +80,34 @@ public:
   /// The message (by id, else by SID) and its status events, oldest first.
   virtual caf::expected<std::optional<message_timeline>> timeline(const std::string& id_or_sid) = 0;
 
+  // -- organizer reads (no actor in the way) -----------------------------------------------------
+
+  /// The attendee's messages within the event, newest first, each with the retry made of it.
+  virtual caf::expected<std::vector<message_entry>>
+  attendee_messages(const std::string& event_id, const std::string& attendee_id) = 0;
+
+  /// Counts by status and by notification type, and the newest `failed_limit` failed or
+  /// undelivered messages.
+  virtual caf::expected<event_summary> summarize_event(const std::string& event_id,
+                                                       int failed_limit) = 0;
+
+  /// Every attendee of the event (oldest first) with the counts of its messages.
+  virtual caf::expected<std::vector<attendee_counts>> attendee_counts_of_event(
+    const std::string& event_id) = 0;
+
+  // -- idempotency keys ------------------------------------------------------------------------------
+
+  /// Claims (scope, key) for a request with this hash. Returns nullopt when the claim is new
+  /// (the caller answers and then calls finish_idempotency_key); else what the key already holds.
+  virtual caf::expected<std::optional<idempotency_record>>
+  claim_idempotency_key(const std::string& scope, const std::string& key,
+                        const std::string& request_hash, millis now) = 0;
+  /// Stores the answer of a claimed key.
+  virtual caf::error finish_idempotency_key(const std::string& scope, const std::string& key,
+                                            int status, const std::string& response) = 0;
+  /// Gives a claimed key up (the request failed before it changed anything).
+  virtual caf::error release_idempotency_key(const std::string& scope, const std::string& key) = 0;
+
   // -- platform sync (admin) ----------------------------------------------------------------------
 
   virtual caf::expected<upsert_outcome> upsert_event(const event_record& e) = 0;

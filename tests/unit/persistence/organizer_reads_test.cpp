@@ -1,0 +1,137 @@
+#include "tests/unit/persistence/store_fixture.hpp"
+
+using namespace smsd;
+using namespace smsd::test;
+
+namespace {
+
+/// A message of attendee `attendee` in event e1, created at `at`, in `status` (rank to match).
+message_record message_at(const std::string& id, const std::string& attendee, millis at,
+                          const std::string& status, const std::string& type = "invitation",
+                          std::optional<std::string> retry_of = std::nullopt) {
+  auto m = make_message(id, "SM" + id, "e1", attendee);
+  m.created_at = at;
+  m.notification_type = type;
+  m.state.status = status;
+  m.state.status_rank = status == "queued" ? 1 : status == "sent" ? 3 : 4;
+  if (status == "failed" || status == "undelivered")
+    m.state.error_code = "30003";
+  m.retry_of_id = std::move(retry_of);
+  return m;
+}
+
+} // namespace
+
+STORE_TEST("an attendee's messages come newest first with the retry made of each", "") {
+  auto s = seeded_store(url);
+  ok(s->upsert_attendee(make_attendee("e1", "a2")));
+  ok(s->insert_message(message_at("m1", "a1", 1'000, "failed")));
+  ok(s->insert_message(message_at("m2", "a1", 3'000, "delivered", "invitation", std::string("m1"))));
+  ok(s->insert_message(message_at("m3", "a1", 2'000, "sent")));
+  ok(s->insert_message(message_at("m4", "a2", 4'000, "sent")));
+  auto all = ok(s->attendee_messages("e1", "a1"));
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].message.id == "m2");
+  CHECK(all[1].message.id == "m3");
+  CHECK(all[2].message.id == "m1");
+  CHECK(all[2].retried_by_id == std::optional<std::string>{"m2"});
+  CHECK_FALSE(all[0].retried_by_id.has_value());
+  CHECK(all[0].message.retry_of_id == std::optional<std::string>{"m1"});
+  // Looked up within the event named: the same attendee id under another event finds nothing.
+  CHECK(ok(s->attendee_messages("e2", "a1")).empty());
+}
+
+STORE_TEST("a message is retried at most once", "") {
+  auto s = seeded_store(url);
+  ok(s->insert_message(message_at("m1", "a1", 1'000, "failed")));
+  ok(s->insert_message(message_at("m2", "a1", 2'000, "queued", "invitation", std::string("m1"))));
+  auto again = s->insert_message(message_at("m3", "a1", 3'000, "queued", "invitation", std::string("m1")));
+  CHECK(code_of(again) == errc::conflict);
+}
+
+STORE_TEST("an event summary counts by status and type and lists failures newest first", "") {
+  auto s = seeded_store(url);
+  ok(s->upsert_attendee({"a2", "e1", "Jane", std::nullopt, std::nullopt, 0, 0}));
+  ok(s->insert_message(message_at("m1", "a1", 1'000, "failed", "invitation")));
+  ok(s->insert_message(message_at("m2", "a1", 2'000, "delivered", "invitation", std::string("m1"))));
+  ok(s->insert_message(message_at("m3", "a2", 3'000, "undelivered", "new_rsvps")));
+  ok(s->insert_message(message_at("m4", "a2", 4'000, "queued", "new_rsvps")));
+  ok(s->insert_message(message_at("m5", "a2", 5'000, "failed", "question_set")));
+  auto sum = ok(s->summarize_event("e1", 2));
+  auto count = [](const auto& pairs, const std::string& key) {
+    for (const auto& [k, n] : pairs)
+      if (k == key)
+        return n;
+    return std::int64_t{0};
+  };
+  CHECK(count(sum.by_status, "failed") == 2);
+  CHECK(count(sum.by_status, "undelivered") == 1);
+  CHECK(count(sum.by_status, "delivered") == 1);
+  CHECK(count(sum.by_status, "queued") == 1);
+  CHECK(count(sum.by_status, "sent") == 0);
+  CHECK(count(sum.by_type, "invitation") == 2);
+  CHECK(count(sum.by_type, "new_rsvps") == 2);
+  CHECK(count(sum.by_type, "question_set") == 1);
+  REQUIRE(sum.failed.size() == 2); // the limit
+  CHECK(sum.failed[0].id == "m5");
+  CHECK(sum.failed[0].attendee_name == "Jane");
+  CHECK(sum.failed[1].id == "m3");
+  CHECK(sum.failed[1].error_code == std::optional<std::string>{"30003"});
+  auto all = ok(s->summarize_event("e1", 10));
+  REQUIRE(all.failed.size() == 3);
+  CHECK(all.failed[2].id == "m1");
+  CHECK(all.failed[2].attendee_name == "First a1 Last");
+  CHECK(all.failed[2].retried_by_id == std::optional<std::string>{"m2"});
+  auto none = ok(s->summarize_event("nope", 10));
+  CHECK(none.by_status.empty());
+  CHECK(none.failed.empty());
+}
+
+STORE_TEST("every attendee of an event gets its message counts", "") {
+  auto s = seeded_store(url);
+  ok(s->upsert_attendee({"a2", "e1", "Jane", std::nullopt, std::nullopt, 9'000, 9'000}));
+  ok(s->upsert_attendee({"a3", "e1", "Ann", std::nullopt, std::nullopt, 8'000, 8'000}));
+  ok(s->insert_message(message_at("m1", "a1", 1'000, "failed")));
+  ok(s->insert_message(message_at("m2", "a1", 2'000, "delivered", "invitation", std::string("m1"))));
+  ok(s->insert_message(message_at("m3", "a1", 3'000, "sent")));
+  ok(s->insert_message(message_at("m4", "a3", 3'000, "undelivered")));
+  auto all = ok(s->attendee_counts_of_event("e1"));
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].attendee_id == "a3");
+  CHECK(all[1].attendee_id == "a2");
+  CHECK(all[2].attendee_id == "a1");
+  CHECK(all[2].total == 3);
+  CHECK(all[2].delivered == 1);
+  CHECK(all[2].pending == 1);
+  CHECK(all[2].failed == 1);
+  CHECK(all[2].open_failed == 0); // m1 was retried
+  CHECK(all[1].total == 0);
+  CHECK(all[0].failed == 1);
+  CHECK(all[0].open_failed == 1);
+}
+
+STORE_TEST("an idempotency key is claimed once and then answers with what it stored", "") {
+  auto s = seeded_store(url);
+  auto first = ok(s->claim_idempotency_key("retry:e1:a1", "k1", "hash-a", 1'000));
+  CHECK_FALSE(first.has_value());
+  auto second = ok(s->claim_idempotency_key("retry:e1:a1", "k1", "hash-a", 1'001));
+  REQUIRE(second);
+  CHECK(second->request_hash == "hash-a");
+  CHECK_FALSE(second->status.has_value()); // still being answered
+  ok(s->finish_idempotency_key("retry:e1:a1", "k1", 200, R"({"success":true})"));
+  auto third = ok(s->claim_idempotency_key("retry:e1:a1", "k1", "hash-b", 1'002));
+  REQUIRE(third);
+  CHECK(third->status == std::optional<int>{200});
+  CHECK(third->response == std::optional<std::string>{R"({"success":true})"});
+  CHECK(third->request_hash == "hash-a");
+  // Another scope is another key.
+  CHECK_FALSE(ok(s->claim_idempotency_key("retry:e1:a2", "k1", "hash-a", 1'003)).has_value());
+  // A released key can be claimed again; an answered one cannot be released.
+  ok(s->release_idempotency_key("retry:e1:a2", "k1"));
+  CHECK_FALSE(ok(s->claim_idempotency_key("retry:e1:a2", "k1", "hash-c", 1'004)).has_value());
+  ok(s->release_idempotency_key("retry:e1:a1", "k1"));
+  CHECK(ok(s->claim_idempotency_key("retry:e1:a1", "k1", "hash-a", 1'005)).has_value());
+  // A day later, the old key is gone.
+  CHECK_FALSE(ok(s->claim_idempotency_key("retry:e1:a1", "k1", "hash-z", 1'005 + 86'400'001))
+                .has_value());
+}
