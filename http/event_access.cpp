@@ -1,12 +1,20 @@
 #include "http/event_access.hpp"
 
+#include <chrono>
+
+#include "common/errors.hpp"
+#include "common/log.hpp"
 #include "config/config.hpp"
 #include "http/admin_auth.hpp"
 #include "http/errors.hpp"
+#include "http/organizer_token.hpp"
+#include "persistence/store_pool.hpp"
 
 namespace smsd {
 
 namespace {
+
+constexpr int acquire_timeout_ms = 5000;
 
 http_response unauthorized(const std::string& why) {
   auto r = error_response(401, why);
@@ -14,7 +22,52 @@ http_response unauthorized(const std::string& why) {
   return r;
 }
 
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+event_access deny(http_response r) {
+  event_access a;
+  a.denied = std::move(r);
+  return a;
+}
+
+/// The user's role on the event from a pooled connection, or the error response.
+caf::expected<std::optional<event_role>> lookup_role(store_pool* pool, const std::string& event_id,
+                                                     const std::string& user_id) {
+  if (!pool)
+    return make_error(errc::unavailable, "no database configured");
+  auto lease = pool->acquire(acquire_timeout_ms);
+  if (!lease)
+    return lease.error();
+  auto role = (*lease)->role_on_event(event_id, user_id);
+  if (!role && code_of(role.error()) == errc::unavailable)
+    lease->discard();
+  return role;
+}
+
 } // namespace
+
+role_decision decide_role(const std::optional<event_role>& role, event_permission needed) {
+  if (!role || !(role->owner || role->can_view || role->can_curate))
+    return role_decision::hidden;
+  if (role->owner)
+    return role_decision::allowed;
+  switch (needed) {
+    case event_permission::view:
+      return role->can_view || role->can_curate ? role_decision::allowed
+                                                : role_decision::forbidden;
+    case event_permission::curate:
+      return role->can_curate ? role_decision::allowed : role_decision::forbidden;
+  }
+  return role_decision::forbidden;
+}
+
+std::string to_string(const event_caller& caller) {
+  return caller.is_admin ? std::string("admin") : "user " + caller.user_id;
+}
 
 std::optional<http_response> require_bearer(const request_context& req) {
   if (!req.has_header("Authorization"))
@@ -24,15 +77,44 @@ std::optional<http_response> require_bearer(const request_context& req) {
   return std::nullopt;
 }
 
-std::optional<http_response> authorize_event(const handler_env& env, const request_context& req,
-                                             const std::string& event_id,
-                                             event_permission needed) {
+event_access authorize_event(const handler_env& env, const request_context& req,
+                             const std::string& event_id, event_permission needed) {
   if (auto r = require_bearer(req))
-    return r;
-  auto token = bearer_token(req.header("Authorization"));
-  if (token_matches(*token, env.cfg->admin_token))
-    return std::nullopt;
-  return unauthorized("invalid token");
+    return deny(std::move(*r));
+  const auto token = *bearer_token(req.header("Authorization"));
+  if (token_matches(token, env.cfg->admin_token)) {
+    event_access a;
+    a.caller.is_admin = true;
+    return a;
+  }
+
+  auto identity = verify_organizer_token(token, env.cfg->jwt_secret, now_seconds());
+  if (!identity) {
+    // The reason names what was wrong, never the token or its claims.
+    spdlog::info("{} {} from {}: token refused: {}", req.method, req.path, req.peer,
+                 message_of(identity.error()));
+    return deny(unauthorized("invalid or expired token"));
+  }
+
+  auto role = lookup_role(env.stores, event_id, identity->user_id);
+  if (!role)
+    return deny(error_response(role.error()));
+  const char* perm = needed == event_permission::view ? "view" : "curate";
+  switch (decide_role(*role, needed)) {
+    case role_decision::hidden:
+      spdlog::info("{} {}: user {} has no role on event {}", req.method, req.path,
+                   identity->user_id, event_id);
+      return deny(error_response(404, "Event not found"));
+    case role_decision::forbidden:
+      spdlog::info("{} {}: user {} lacks {} on event {}", req.method, req.path, identity->user_id,
+                   perm, event_id);
+      return deny(error_response(403, std::string("you may not ") + perm + " this event"));
+    case role_decision::allowed:
+      break;
+  }
+  event_access a;
+  a.caller.user_id = std::move(identity->user_id);
+  return a;
 }
 
 } // namespace smsd

@@ -6,19 +6,48 @@
 #include "http/handler_env.hpp"
 #include "http/response.hpp"
 #include "http/router.hpp"
+#include "persistence/records.hpp"
 
 namespace smsd {
 
 /// What a caller may do on an event (DESIGN §5): organizers view and curate as granted.
 enum class event_permission { view, curate };
 
-/// nullopt when the caller may act on the event with `needed`; otherwise the answer:
-/// 401 without a valid token, 404 when the caller has no role on the event (its existence is
-/// not revealed), 403 when the role lacks the permission. The admin token may do everything.
-/// Organizer tokens are not accepted yet (401); they plug in here.
-std::optional<http_response> authorize_event(const handler_env& env, const request_context& req,
-                                             const std::string& event_id,
-                                             event_permission needed);
+/// What an organizer's role on an event means for one permission.
+enum class role_decision {
+  allowed,
+  forbidden, ///< a role on the event without this permission (403)
+  hidden,    ///< no role at all, or no such event: its existence is not revealed (404)
+};
+
+/// The owner may do everything; a co-organizer what event_organizers grants, where curate
+/// implies view (whoever may send to attendees may see what was sent). `role` is nullopt when
+/// the event does not exist.
+role_decision decide_role(const std::optional<event_role>& role, event_permission needed);
+
+/// Who acts on an event, for logs.
+struct event_caller {
+  bool is_admin = false;
+  std::string user_id; ///< the organizer token's `sub`; "" for the admin token
+};
+
+/// "admin" or "user <id>".
+std::string to_string(const event_caller& caller);
+
+/// The outcome of authorize_event.
+struct event_access {
+  std::optional<http_response> denied; ///< the answer to send when the caller may not act
+  event_caller caller;                 ///< who the caller is, when allowed
+};
+
+/// Whether the request's bearer may act on the event with `needed`. The admin token may do
+/// everything (without a database lookup; the handler still answers 404 for a missing event).
+/// Otherwise the bearer must be a valid organizer token (organizer_token.hpp), else 401 with
+/// `WWW-Authenticate: Bearer`; then role_on_event decides: 404 "Event not found" when the event
+/// is missing or the user has no role on it, 403 when the role lacks the permission. A database
+/// failure answers through error_response (503 / 500).
+event_access authorize_event(const handler_env& env, const request_context& req,
+                             const std::string& event_id, event_permission needed);
 
 /// nullopt when the request carries some bearer token (checked later, per event); else the 401.
 std::optional<http_response> require_bearer(const request_context& req);

@@ -56,15 +56,15 @@ nlohmann::json organizer_json(const organizer_record& o) {
   return {{"eventId", o.event_id}, {"userId", o.user_id}, {"permissions", permissions}};
 }
 
-nlohmann::json message_json(const message_record& m) {
+nlohmann::json error_info_json(const std::optional<std::string>& code) {
+  if (!code || code->empty())
+    return nullptr;
+  auto info = error_info_for(*code);
+  return {{"title", info.title}, {"description", info.description}, {"retryable", info.retryable}};
+}
+
+nlohmann::json history_message_json(const message_record& m) {
   const status_fields& s = m.state;
-  nlohmann::json error_info = nullptr;
-  if (s.error_code && !s.error_code->empty()) {
-    auto info = error_info_for(*s.error_code);
-    error_info = {{"title", info.title},
-                  {"description", info.description},
-                  {"retryable", info.retryable}};
-  }
   return {{"id", m.id},
           {"messageSid", opt(m.message_sid)},
           {"status", s.status},
@@ -75,21 +75,28 @@ nlohmann::json message_json(const message_record& m) {
           {"deliveredAt", opt_time(s.delivered_at)},
           {"errorCode", opt(s.error_code)},
           {"errorMessage", opt(s.error_message)},
-          {"errorInfo", error_info},
-          {"retryOfId", opt(m.retry_of_id)},
-          {"eventId", m.event_id},
-          {"attendeeId", m.attendee_id},
-          {"toPhone", m.to_phone},
-          {"fromPhone", m.from_phone},
-          {"accountSid", opt(m.account_sid)},
-          {"messagingServiceSid", opt(m.messaging_service_sid)},
-          {"numSegments", m.num_segments},
-          {"providerStatus", opt(s.provider_status)},
-          {"statusRank", s.status_rank},
-          {"sendState", m.send_state},
-          {"rawPayload", s.raw_payload ? stored_json(*s.raw_payload) : nlohmann::json(nullptr)},
-          {"statusUpdatedAt", s.status_updated_at ? nlohmann::json(to_iso8601(s.status_updated_at))
-                                                  : nlohmann::json(nullptr)}};
+          {"errorInfo", error_info_json(s.error_code)},
+          {"retryOfId", opt(m.retry_of_id)}};
+}
+
+nlohmann::json message_json(const message_record& m) {
+  const status_fields& s = m.state;
+  auto j = history_message_json(m);
+  j.update({{"eventId", m.event_id},
+            {"attendeeId", m.attendee_id},
+            {"toPhone", m.to_phone},
+            {"fromPhone", m.from_phone},
+            {"accountSid", opt(m.account_sid)},
+            {"messagingServiceSid", opt(m.messaging_service_sid)},
+            {"numSegments", m.num_segments},
+            {"providerStatus", opt(s.provider_status)},
+            {"statusRank", s.status_rank},
+            {"sendState", m.send_state},
+            {"rawPayload", s.raw_payload ? stored_json(*s.raw_payload) : nlohmann::json(nullptr)},
+            {"statusUpdatedAt", s.status_updated_at
+                                  ? nlohmann::json(to_iso8601(s.status_updated_at))
+                                  : nlohmann::json(nullptr)}});
+  return j;
 }
 
 nlohmann::json status_event_json(const status_event_record& e) {

@@ -17,6 +17,13 @@ nlohmann::json attendee_json(const attendee_record& a);
 /// {"eventId", "userId", "permissions": ["view", "curate"]}
 nlohmann::json organizer_json(const organizer_record& o);
 
+/// {"title", "description", "retryable"} from the error catalog, or null without a code.
+nlohmann::json error_info_json(const std::optional<std::string>& code);
+
+/// The seed's history fields: id, messageSid, status, notificationType, body, createdAt, sentAt,
+/// deliveredAt, errorCode, errorMessage, plus errorInfo and retryOfId.
+nlohmann::json history_message_json(const message_record& m);
+
 /// The history fields (id, messageSid, status, notificationType, body, createdAt, sentAt,
 /// deliveredAt, errorCode, errorMessage, errorInfo, retryOfId) and everything else stored:
 /// eventId, attendeeId, toPhone, fromPhone, accountSid, messagingServiceSid, numSegments,

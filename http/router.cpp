@@ -110,6 +110,18 @@ router::match router::find(std::string_view method, std::string_view path) const
   return found;
 }
 
+std::vector<std::pair<std::string, std::string>> router::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) {
+    std::string pattern;
+    for (const auto& s : r.segments)
+      pattern += "/" + s;
+    out.emplace_back(r.method, pattern.empty() ? "/" : pattern);
+  }
+  return out;
+}
+
 http_response router::failure_response(const match& m) {
   switch (m.status) {
     case 400: return error_response(400, "malformed percent-escape in the path");

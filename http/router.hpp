@@ -59,6 +59,10 @@ public:
 
   match find(std::string_view method, std::string_view path) const;
 
+  /// Every registered route as (method, pattern), in the order added; the pattern as given to
+  /// add() ("/api/admin/events/{eventId}"). For tests that compare with docs/openapi.yaml.
+  std::vector<std::pair<std::string, std::string>> routes() const;
+
   /// The answer for a match that found no handler: 404, 405 with Allow, or 400.
   static http_response failure_response(const match& m);
 

@@ -75,8 +75,9 @@ http_response post_send(const handler_env& env, const request_context& req) {
   s.notification_type = read_notification_type(f);
   if (f.error())
     return error_response(400, *f.error());
-  if (auto r = authorize_event(env, req, s.event_id, event_permission::curate))
-    return *r;
+  auto access = authorize_event(env, req, s.event_id, event_permission::curate);
+  if (access.denied)
+    return *access.denied;
   if (!env.sms_sender)
     return not_configured();
   auto res = env.sms_sender->send(s);
@@ -118,8 +119,9 @@ http_response post_notify(const handler_env& env, const request_context& req) {
   }
   if (f.error())
     return error_response(400, *f.error());
-  if (auto r = authorize_event(env, req, n.event_id, event_permission::curate))
-    return *r;
+  auto access = authorize_event(env, req, n.event_id, event_permission::curate);
+  if (access.denied)
+    return *access.denied;
   if (!env.sms_sender)
     return not_configured();
   auto res = env.sms_sender->notify(n);

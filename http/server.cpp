@@ -19,6 +19,7 @@
 #include "http/health_handlers.hpp"
 #include "http/http_listener.hpp"
 #include "http/request_dispatcher.hpp"
+#include "http/organizer_handlers.hpp"
 #include "http/router.hpp"
 #include "http/send_handlers.hpp"
 #include "http/webhook_handler.hpp"
@@ -55,6 +56,7 @@ http_server::http_server(http_dependencies deps) : impl_(std::make_unique<impl>(
   add_admin_sync_routes(*impl_->routes, env);
   add_admin_message_routes(*impl_->routes, env);
   add_send_routes(*impl_->routes, env);
+  add_organizer_routes(*impl_->routes, env);
 }
 
 http_server::~http_server() {
@@ -115,6 +117,10 @@ caf::error http_server::start() {
 
 std::uint16_t http_server::port() const {
   return impl_->port;
+}
+
+std::vector<std::pair<std::string, std::string>> http_server::routes() const {
+  return impl_->routes->routes();
 }
 
 void http_server::stop() {

@@ -2,6 +2,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/error.hpp>
 
@@ -35,6 +38,9 @@ public:
 
   /// Stops accepting, answers or drops what is in progress, and stops the thread pool.
   void stop();
+
+  /// Every route served, as (method, path pattern) ("GET", "/api/admin/messages/{idOrSid}").
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
 private:
   struct impl;

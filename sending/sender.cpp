@@ -17,6 +17,7 @@
 #include "common/time.hpp"
 #include "persistence/store_pool.hpp"
 #include "sending/phone_number.hpp"
+#include "twilio/error_catalog.hpp"
 
 namespace smsd {
 
@@ -100,6 +101,7 @@ outcome from_twilio(const std::string& id, const twilio::call_result<twilio::mes
                                 {"more_info", e.more_info}};
       rep.payload = payload.dump();
       o.result.error = std::move(message);
+      o.result.row_failed = true;
       break;
     }
     case twilio::call_outcome::unavailable: {
@@ -109,6 +111,7 @@ outcome from_twilio(const std::string& id, const twilio::call_result<twilio::mes
       rep.error_message = message;
       rep.payload = nlohmann::json{{"error", r.detail}}.dump();
       o.result.error = std::move(message);
+      o.result.row_failed = true;
       break;
     }
     case twilio::call_outcome::unknown: {
@@ -131,6 +134,7 @@ outcome not_sent(const std::string& id, const std::string& problem) {
   o.result.db_record_id = id;
   auto message = "Invalid phone number: " + problem + "; the message was not sent";
   o.result.error = message;
+  o.result.row_failed = true;
   auto& rep = o.report;
   rep.message_id = id;
   rep.source = "send";
@@ -294,6 +298,109 @@ caf::expected<send_result> sender::send(const send_request& r) {
     return make_error(errc::invalid_argument,
                       "attendee " + r.attendee_id + " has no phone number and no 'to' was given");
   return one_send{settings_, stores_, twilio_, intake_}.run(r, raw_to);
+}
+
+caf::expected<retry_result> sender::retry(const retry_request& r) {
+  attendee_record attendee;
+  std::vector<message_entry> messages;
+  {
+    auto lease = stores_.acquire(acquire_timeout_ms);
+    if (!lease)
+      return lease.error();
+    auto at = (*lease)->find_attendee(r.event_id, r.attendee_id);
+    if (!at)
+      return at.error();
+    if (!*at)
+      return make_error(errc::not_found, "Attendee not found");
+    attendee = std::move(**at);
+    auto all = (*lease)->attendee_messages(r.event_id, r.attendee_id);
+    if (!all)
+      return all.error();
+    messages = std::move(*all);
+  }
+  auto failed = [](const message_record& m) {
+    return m.state.status == "failed" || m.state.status == "undelivered";
+  };
+
+  retry_result out;
+  std::vector<const message_entry*> todo;
+  if (r.message_id) {
+    auto i = std::find_if(messages.begin(), messages.end(),
+                          [&](const message_entry& e) { return e.message.id == *r.message_id; });
+    if (i == messages.end())
+      return make_error(errc::not_found, "Message not found");
+    if (i->retried_by_id) {
+      out.refused = retry_skip{i->message.id, "Message already retried", i->retried_by_id};
+      return out;
+    }
+    if (!failed(i->message)) {
+      out.refused = retry_skip{i->message.id,
+                               "Only failed or undelivered messages can be retried (this one is "
+                                 + i->message.state.status + ")",
+                               std::nullopt};
+      return out;
+    }
+    todo.push_back(&*i);
+  } else {
+    // Oldest first, so the new messages come out in the order the originals were sent.
+    for (auto i = messages.rbegin(); i != messages.rend(); ++i) {
+      if (!failed(i->message))
+        continue;
+      if (i->retried_by_id) {
+        out.skipped.push_back({i->message.id, "already retried", i->retried_by_id});
+        continue;
+      }
+      if (const auto& code = i->message.state.error_code; code && !code->empty()) {
+        auto info = error_info_for(*code);
+        if (!info.retryable) {
+          out.skipped.push_back(
+            {i->message.id, "error " + *code + " (" + info.title + ") is not retryable",
+             std::nullopt});
+          continue;
+        }
+      }
+      todo.push_back(&*i);
+    }
+  }
+
+  const bool has_phone =
+    attendee.phone && attendee.phone->find_first_not_of(" \t") != std::string::npos;
+  for (const auto* e : todo) {
+    const auto& orig = e->message;
+    retry_entry entry;
+    entry.original_id = orig.id;
+    if (!has_phone) {
+      entry.result.error = "Attendee has no phone number";
+      entry.result.row_failed = true;
+      out.results.push_back(std::move(entry));
+      continue;
+    }
+    send_request req;
+    req.event_id = r.event_id;
+    req.attendee_id = r.attendee_id;
+    req.body = orig.body.value_or("");
+    req.notification_type = orig.notification_type;
+    req.retry_of_id = orig.id;
+    auto res = one_send{settings_, stores_, twilio_, intake_}.run(req, *attendee.phone);
+    if (!res) {
+      if (code_of(res.error()) == errc::conflict) {
+        // Another request retried it first (one retry per message, enforced by the database).
+        if (r.message_id) {
+          out.refused = retry_skip{orig.id, "Message already retried", std::nullopt};
+          return out;
+        }
+        out.skipped.push_back({orig.id, "already retried", std::nullopt});
+        continue;
+      }
+      if (code_of(res.error()) == errc::not_found)
+        return make_error(errc::not_found, "Attendee not found"); // deleted meanwhile
+      return res.error();
+    }
+    entry.result = std::move(*res);
+    spdlog::info("message {} retried as {}", orig.id, entry.result.db_record_id.value_or("-"));
+    out.results.push_back(std::move(entry));
+  }
+  return out;
 }
 
 caf::expected<notify_result> sender::notify(const notify_request& r) {

@@ -43,6 +43,7 @@ struct send_result {
   std::optional<std::string> message_sid;  ///< messageId: Twilio's SID
   std::optional<std::string> db_record_id; ///< our sms_messages id, whenever a row was written
   std::optional<std::string> error;
+  bool row_failed = false; ///< the row ended failed (refused, not sent); else it is queued
 };
 
 /// A bulk send to an event's attendees.
@@ -66,6 +67,31 @@ struct notify_result {
   std::vector<notify_entry> results; ///< in the order of the attendees
 };
 
+/// A retry of an attendee's failed texts (seed §3): one message, or all of them.
+struct retry_request {
+  std::string event_id;
+  std::string attendee_id;
+  std::optional<std::string> message_id; ///< this one; else every failed one (retryAll)
+};
+
+struct retry_entry {
+  std::string original_id;
+  send_result result; ///< db_record_id is the new message
+};
+
+struct retry_skip {
+  std::string original_id;
+  std::string reason;
+  std::optional<std::string> existing_retry_id;
+};
+
+struct retry_result {
+  std::vector<retry_entry> results;
+  std::vector<retry_skip> skipped;
+  /// A single-message retry that cannot be done (already retried, not failed): the 409.
+  std::optional<retry_skip> refused;
+};
+
 /// Sends texts as DESIGN §4 says: the row first (queued, no SID, send_state sending), then
 /// Twilio's create with a StatusCallback carrying our id, then the answer goes to the message's
 /// actor as a send result (source "send") and is waited for until durable. Nothing is ever sent
@@ -83,6 +109,13 @@ public:
 
   /// not_found when the event does not exist. Sends up to max_parallel texts at once.
   caf::expected<notify_result> notify(const notify_request& r);
+
+  /// Retries failed or undelivered messages of the attendee as NEW messages (retry_of_id set;
+  /// same body and notification type; the attendee's current phone); the originals stay as they
+  /// were. A message is retried at most once. retryAll skips non-retryable error codes.
+  /// not_found when the attendee (within the event) or the named message (of that attendee)
+  /// does not exist.
+  caf::expected<retry_result> retry(const retry_request& r);
 
   /// `body` with {{firstName}} and {{eventName}} filled in.
   static std::string fill_template(const std::string& body, const std::string& first_name,

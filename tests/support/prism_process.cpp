@@ -83,6 +83,7 @@ bool prism_process::start(const prism_options& options, std::string& why) {
   args.push_back(std::to_string(port_));
   if (options.errors)
     args.emplace_back("--errors");
+  args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
 
   int log_fd = open(log_path_.c_str(), O_WRONLY | O_TRUNC);
   pid_ = fork();

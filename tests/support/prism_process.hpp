@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace smsd::test {
 
@@ -16,6 +17,9 @@ struct prism_options {
   std::string upstream;  ///< proxy only: the server Prism forwards to, e.g. "http://127.0.0.1:P"
   bool errors = true;    ///< --errors: a request or response that breaks the spec gets an error
   int start_timeout_ms = 60000;
+  /// More arguments, after the others (e.g. "--validate-request=false" for a proxy that checks
+  /// only the answers, so that smsd's own refusals of bad requests are checked too).
+  std::vector<std::string> extra_args;
 };
 
 /// Stoplight Prism (tests/node/node_modules/.bin/prism) as a child process on a free loopback

@@ -1,0 +1,347 @@
+// Who may act on an event (DESIGN §5): the role rules as a pure function, then the
+// authorization matrix of the organizer endpoints over real HTTP, with the real sender on a real
+// SQLite file and a fake Twilio that must see no create unless the answer is 200.
+#include "http/event_access.hpp"
+
+#include <Poco/Net/NameValueCollection.h>
+
+#include <catch2/catch.hpp>
+
+#include "auth_matrix.hpp"
+#include "sending/sender.hpp"
+#include "server_fixture.hpp"
+#include "tests/support/fake_twilio.hpp"
+
+using namespace smsd;
+using namespace smsd::test;
+
+namespace {
+
+const std::string jwt_secret = "event-access-test-secret-0123456789";
+
+struct access_fixture {
+  std::string url = temp_sqlite_url();
+  config cfg = http_test_config();
+  fake_status_intake intake;
+  std::unique_ptr<store> direct;
+  std::unique_ptr<store_pool> stores;
+  std::unique_ptr<fake_twilio> tw;
+  std::unique_ptr<sender> snd;
+  std::unique_ptr<http_server> server;
+
+  explicit access_fixture(std::string secret = jwt_secret) {
+    spdlog::set_level(spdlog::level::warn);
+    cfg.database_url = url;
+    cfg.jwt_secret = std::move(secret);
+    direct = std::move(*open_store(url));
+    REQUIRE(direct->migrate());
+    auth_world::seed(*direct);
+    stores = std::make_unique<store_pool>(url, 4);
+    tw = std::make_unique<fake_twilio>(url);
+    sender_settings ss;
+    ss.public_app_url = test_public_url;
+    ss.messaging_service_sid = "MG1";
+    snd = std::make_unique<sender>(ss, *stores, *tw, intake);
+    server = std::make_unique<http_server>(http_dependencies{&cfg, &intake, stores.get(), snd.get()});
+    REQUIRE_FALSE(server->start());
+  }
+  ~access_fixture() { server->stop(); }
+
+  http_test_client client() const { return http_test_client(server->port(), false); }
+
+  std::size_t creates() {
+    std::lock_guard<std::mutex> guard{tw->mtx};
+    return tw->creates.size();
+  }
+
+  /// A valid organizer token for `user`, as an Authorization header.
+  header_list as(const std::string& user) const {
+    return {bearer(poco_token(cfg.jwt_secret, user, unix_now() + 3600))};
+  }
+};
+
+std::string send_body(const std::string& event_id, const std::string& attendee_id) {
+  return R"({"eventId":")" + event_id + R"(","attendeeId":")" + attendee_id
+         + R"(","body":"Hello","notificationType":"invitation"})";
+}
+
+const std::string notify_body = R"({"notificationType":"event_reminder","body":"Hi {{firstName}}"})";
+
+event_role role(bool owner, bool view, bool curate) {
+  event_role r;
+  r.owner = owner;
+  r.can_view = view;
+  r.can_curate = curate;
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("the owner may do everything and curate implies view", "[event_access]") {
+  using d = role_decision;
+  const auto view = event_permission::view;
+  const auto curate = event_permission::curate;
+  CHECK(decide_role(role(true, false, false), view) == d::allowed);
+  CHECK(decide_role(role(true, false, false), curate) == d::allowed);
+  CHECK(decide_role(role(false, true, false), view) == d::allowed);
+  CHECK(decide_role(role(false, true, false), curate) == d::forbidden);
+  CHECK(decide_role(role(false, false, true), view) == d::allowed);
+  CHECK(decide_role(role(false, false, true), curate) == d::allowed);
+  CHECK(decide_role(role(false, true, true), curate) == d::allowed);
+}
+
+TEST_CASE("no role and no event look the same: hidden", "[event_access]") {
+  CHECK(decide_role(role(false, false, false), event_permission::view) == role_decision::hidden);
+  CHECK(decide_role(role(false, false, false), event_permission::curate) == role_decision::hidden);
+  CHECK(decide_role(std::nullopt, event_permission::view) == role_decision::hidden);
+  CHECK(decide_role(std::nullopt, event_permission::curate) == role_decision::hidden);
+}
+
+TEST_CASE("the authorization matrix of notify holds and only 200s send", "[event_access]") {
+  access_fixture f;
+  check_auth_matrix(
+    f.server->port(), f.cfg.jwt_secret, f.cfg.admin_token,
+    {"POST", [](const std::string& ev) { return "/api/events/" + ev + "/notify"; }, notify_body,
+     event_permission::curate},
+    [&] { return f.creates(); });
+  // Three rows were allowed (owner, co-organizer with curate, admin), each texting atA1 once.
+  CHECK(f.creates() == 3);
+}
+
+TEST_CASE("the authorization matrix of send holds and only 200s send", "[event_access]") {
+  access_fixture f;
+  check_auth_matrix(f.server->port(), f.cfg.jwt_secret, f.cfg.admin_token,
+                    {"POST", [](const std::string&) { return std::string("/api/sms/send"); },
+                     send_body(auth_world::event_a, auth_world::attendee_a),
+                     event_permission::curate},
+                    [&] { return f.creates(); });
+  CHECK(f.creates() == 3); // owner, co-organizer with curate, admin
+}
+
+TEST_CASE("an attendee of event B named under event A never gets a text", "[event_access]") {
+  access_fixture f;
+  auto c = f.client();
+  const auto owner_a = f.as(auth_world::owner_a);
+
+  auto r = c.post_json("/api/sms/send", send_body(auth_world::event_a, auth_world::attendee_b),
+                       owner_a);
+  CHECK(r.status == 404);
+  CHECK(r.json().at("error") == "Attendee not found");
+
+  r = c.post_json("/api/events/" + auth_world::event_a + "/notify",
+                  R"({"notificationType":"invitation","body":"x","attendeeIds":[")"
+                    + auth_world::attendee_b + R"("]})",
+                  owner_a);
+  REQUIRE(r.status == 200);
+  auto j = r.json();
+  CHECK(j.at("sent") == 0);
+  CHECK(j.at("skipped") == 1);
+  CHECK(j.at("results")[0].at("error") == "Attendee not found in this event");
+
+  // Naming B itself does not help: A's owner has no role there.
+  r = c.post_json("/api/sms/send", send_body(auth_world::event_b, auth_world::attendee_b), owner_a);
+  CHECK(r.status == 404);
+  CHECK(r.json().at("error") == "Event not found");
+  CHECK(f.creates() == 0);
+}
+
+TEST_CASE("an organizer cannot tell someone else's event from a missing one", "[event_access]") {
+  access_fixture f;
+  auto c = f.client();
+  const auto owner_a = f.as(auth_world::owner_a);
+  auto theirs = c.post_json("/api/events/" + auth_world::event_b + "/notify", notify_body, owner_a);
+  auto missing = c.post_json("/api/events/no-such-event/notify", notify_body, owner_a);
+  CHECK(theirs.status == 404);
+  CHECK(missing.status == 404);
+  CHECK(theirs.body == missing.body);
+  CHECK(f.creates() == 0);
+}
+
+TEST_CASE("roles are read per request: a removed or demoted organizer loses access at once",
+          "[event_access]") {
+  access_fixture f;
+  auto c = f.client();
+  const auto target = "/api/events/" + auth_world::event_a + "/notify";
+  const auto curator = f.as(auth_world::curator_a);
+  CHECK(c.post_json(target, notify_body, curator).status == 200);
+  REQUIRE(f.direct->upsert_organizer({auth_world::event_a, auth_world::curator_a, true, false}));
+  CHECK(c.post_json(target, notify_body, curator).status == 403);
+  REQUIRE(f.direct->delete_organizer(auth_world::event_a, auth_world::curator_a));
+  CHECK(c.post_json(target, notify_body, curator).status == 404);
+  // The event changes hands: the old owner is out, the new one in.
+  REQUIRE(f.direct->upsert_event({auth_world::event_a, "Event A", 1'800'000'000'000,
+                                  auth_world::owner_b, 0, 0}));
+  CHECK(c.post_json(target, notify_body, f.as(auth_world::owner_a)).status == 404);
+  CHECK(c.post_json(target, notify_body, f.as(auth_world::owner_b)).status == 200);
+  CHECK(f.creates() == 2);
+}
+
+TEST_CASE("a 401 says Bearer, gives a short reason and never echoes the token", "[event_access]") {
+  access_fixture f;
+  auto c = f.client();
+  const auto expired = poco_token(f.cfg.jwt_secret, auth_world::owner_a, unix_now() - 3600);
+  auto r = c.post_json("/api/events/" + auth_world::event_a + "/notify", notify_body,
+                       {bearer(expired)});
+  CHECK(r.status == 401);
+  CHECK(r.header("WWW-Authenticate") == "Bearer");
+  CHECK(r.json().at("error") == "invalid or expired token");
+  CHECK(r.body.find(expired.substr(0, 20)) == std::string::npos);
+}
+
+TEST_CASE("with no JWT secret organizer tokens get 401 and the admin token still works",
+          "[event_access]") {
+  access_fixture f{""};
+  auto c = f.client();
+  const auto target = "/api/events/" + auth_world::event_a + "/notify";
+  // A token signed with the empty key, and one signed with the old secret.
+  auto empty_key = hand_token(R"({"alg":"HS256"})",
+                              R"({"sub":")" + auth_world::owner_a + R"(","exp":)"
+                                + std::to_string(unix_now() + 3600) + "}",
+                              "");
+  CHECK(c.post_json(target, notify_body, {bearer(empty_key)}).status == 401);
+  CHECK(c.post_json(target, notify_body,
+                    {bearer(poco_token(jwt_secret, auth_world::owner_a, unix_now() + 3600))})
+          .status
+        == 401);
+  CHECK(f.creates() == 0);
+  CHECK(c.post_json(target, notify_body, {bearer(test_admin_token)}).status == 200);
+  CHECK(f.creates() == 1);
+}
+
+TEST_CASE("a database that cannot be reached answers 503 for organizer tokens", "[event_access]") {
+  spdlog::set_level(spdlog::level::off); // the pool logs the refused connection
+  config cfg = http_test_config();
+  cfg.jwt_secret = jwt_secret;
+  // Nothing listens on port 1: the connection is refused at once.
+  store_pool unreachable("postgresql://postgres@127.0.0.1:1/postgres", 1);
+  handler_env env;
+  env.cfg = &cfg;
+  env.stores = &unreachable;
+  Poco::Net::NameValueCollection headers;
+  request_context req;
+  req.method = "POST";
+  req.path = "/api/events/evA/notify";
+  req.headers = &headers;
+
+  headers.set("Authorization",
+              "Bearer " + poco_token(jwt_secret, auth_world::owner_a, unix_now() + 3600));
+  auto organizer = authorize_event(env, req, "evA", event_permission::curate);
+  REQUIRE(organizer.denied);
+  CHECK(organizer.denied->status == 503);
+
+  // The admin token needs no lookup; the caller is named for the handler's log.
+  headers.set("Authorization", std::string("Bearer ") + test_admin_token);
+  auto admin = authorize_event(env, req, "evA", event_permission::curate);
+  CHECK_FALSE(admin.denied);
+  CHECK(admin.caller.is_admin);
+  CHECK(to_string(admin.caller) == "admin");
+  spdlog::set_level(spdlog::level::warn);
+}
+
+TEST_CASE("an allowed organizer is named by its user id", "[event_access]") {
+  access_fixture f;
+  handler_env env;
+  env.cfg = &f.cfg;
+  env.stores = f.stores.get();
+  Poco::Net::NameValueCollection headers;
+  headers.set("Authorization", f.as(auth_world::viewer_a).at(0).second);
+  request_context req;
+  req.headers = &headers;
+  auto view = authorize_event(env, req, auth_world::event_a, event_permission::view);
+  REQUIRE_FALSE(view.denied);
+  CHECK_FALSE(view.caller.is_admin);
+  CHECK(view.caller.user_id == auth_world::viewer_a);
+  CHECK(to_string(view.caller) == "user " + auth_world::viewer_a);
+  auto curate = authorize_event(env, req, auth_world::event_a, event_permission::curate);
+  REQUIRE(curate.denied);
+  CHECK(curate.denied->status == 403);
+}
+
+// -- the organizer read and retry endpoints ---------------------------------------------------------
+
+namespace {
+
+/// A failed message of attendee atA1 (event A) and one of atB1 (event B), to read and retry.
+void seed_failures(store& db) {
+  auto failed = [&](const std::string& id, const std::string& event, const std::string& attendee) {
+    message_record m;
+    m.id = id;
+    m.message_sid = "SM" + id;
+    m.to_phone = "+15551230000";
+    m.body = "Hello";
+    m.created_at = 1'000;
+    m.event_id = event;
+    m.attendee_id = attendee;
+    m.notification_type = "invitation";
+    m.state.status = "undelivered";
+    m.state.status_rank = 4;
+    m.state.error_code = "30003";
+    m.state.status_updated_at = 1'000;
+    REQUIRE_FALSE(db.insert_message(m));
+  };
+  failed("mA", auth_world::event_a, auth_world::attendee_a);
+  failed("mB", auth_world::event_b, auth_world::attendee_b);
+}
+
+} // namespace
+
+TEST_CASE("the authorization matrix of the organizer reads holds", "[event_access]") {
+  access_fixture f;
+  seed_failures(*f.direct);
+  const std::vector<auth_endpoint> reads = {
+    {"GET",
+     [](const std::string& ev) {
+       return "/api/events/" + ev + "/attendees/" + auth_world::attendee_a + "/sms-history";
+     },
+     "", event_permission::view},
+    {"GET", [](const std::string& ev) { return "/api/events/" + ev + "/sms-summary"; }, "",
+     event_permission::view},
+    {"GET", [](const std::string& ev) { return "/api/events/" + ev + "/attendees/sms-status"; },
+     "", event_permission::view},
+  };
+  for (const auto& ep : reads)
+    check_auth_matrix(f.server->port(), f.cfg.jwt_secret, f.cfg.admin_token, ep);
+}
+
+TEST_CASE("the authorization matrix of retry holds and only 200s send", "[event_access]") {
+  access_fixture f;
+  seed_failures(*f.direct);
+  check_auth_matrix(f.server->port(), f.cfg.jwt_secret, f.cfg.admin_token,
+                    {"POST",
+                     [](const std::string& ev) {
+                       return "/api/events/" + ev + "/attendees/" + auth_world::attendee_a
+                              + "/sms-retry";
+                     },
+                     R"({"retryAll": true})", event_permission::curate},
+                    [&] { return f.creates(); });
+  // The first allowed caller retried mA; the later ones found it already retried.
+  CHECK(f.creates() == 1);
+}
+
+TEST_CASE("ids of another event never leak or act through the organizer endpoints",
+          "[event_access]") {
+  access_fixture f;
+  seed_failures(*f.direct);
+  auto c = f.client();
+  const auto owner_a = f.as(auth_world::owner_a);
+  // atB1 and mB belong to event B: named under event A, they are not found.
+  auto h = c.get("/api/events/evA/attendees/atB1/sms-history", owner_a);
+  CHECK(h.status == 404);
+  CHECK(h.json().at("error") == "Attendee not found");
+  auto r = c.post_json("/api/events/evA/attendees/atB1/sms-retry", R"({"retryAll": true})", owner_a);
+  CHECK(r.status == 404);
+  r = c.post_json("/api/events/evA/attendees/atA1/sms-retry", R"({"messageId": "mB"})", owner_a);
+  CHECK(r.status == 404);
+  CHECK(r.json().at("error") == "Message not found");
+  CHECK(f.creates() == 0);
+  // Event A's history holds only its own message.
+  auto mine = c.get("/api/events/evA/attendees/atA1/sms-history", owner_a);
+  REQUIRE(mine.status == 200);
+  REQUIRE(mine.json().at("messages").size() == 1);
+  CHECK(mine.json().at("messages")[0].at("id") == "mA");
+  // The summary of A counts A's message only.
+  auto sum = c.get("/api/events/evA/sms-summary", owner_a);
+  REQUIRE(sum.status == 200);
+  CHECK(sum.json().at("total") == 1);
+  CHECK(sum.json().at("failedMessages")[0].at("id") == "mA");
+}
