@@ -129,7 +129,8 @@ migration version_2() {
 migration version_3() {
   return {3, {
     R"(DROP INDEX sms_messages_retry_of_idx)",
-    R"(CREATE UNIQUE INDEX sms_messages_retry_of_idx ON sms_messages (retry_of_id))",
+    R"(CREATE UNIQUE INDEX sms_messages_retry_of_idx ON sms_messages (retry_of_id)
+         WHERE retry_of_id IS NOT NULL)",
     R"(CREATE INDEX sms_messages_event_type_idx ON sms_messages (event_id, notification_type))",
     R"(CREATE TABLE idempotency_keys (
          scope        TEXT NOT NULL,
