@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "http/admin_auth.hpp"
+#include "http/request_json.hpp"
 #include "http/errors.hpp"
 #include "http/record_json.hpp"
 #include "http/store_access.hpp"
@@ -17,6 +18,8 @@ constexpr int acquire_timeout_ms = 5000;
 http_response get_message(const handler_env& env, const request_context& req) {
   if (auto denied = require_admin(req, env.cfg->admin_token))
     return *denied;
+  if (auto r = check_id(req, "idOrSid", "message id"))
+    return *r;
   const std::string& key = req.param("idOrSid");
   return with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
     auto found = db.timeline(key);

@@ -93,6 +93,8 @@ http_response put_event(const handler_env& env, const request_context& req) {
 http_response delete_event(const handler_env& env, const request_context& req) {
   if (auto denied = require_admin(req, env.cfg->admin_token))
     return *denied;
+  if (auto r = check_id(req, "eventId", "event id"))
+    return *r;
   return with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
     auto existed = db.delete_event(req.param("eventId"));
     if (!existed)
@@ -142,6 +144,10 @@ http_response put_attendee(const handler_env& env, const request_context& req) {
 http_response delete_attendee(const handler_env& env, const request_context& req) {
   if (auto denied = require_admin(req, env.cfg->admin_token))
     return *denied;
+  if (auto r = check_id(req, "eventId", "event id"))
+    return *r;
+  if (auto r = check_id(req, "attendeeId", "attendee id"))
+    return *r;
   return with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
     auto existed = db.delete_attendee(req.param("eventId"), req.param("attendeeId"));
     if (!existed)
@@ -196,6 +202,10 @@ http_response put_organizer(const handler_env& env, const request_context& req) 
 http_response delete_organizer(const handler_env& env, const request_context& req) {
   if (auto denied = require_admin(req, env.cfg->admin_token))
     return *denied;
+  if (auto r = check_id(req, "eventId", "event id"))
+    return *r;
+  if (auto r = check_id(req, "userId", "user id"))
+    return *r;
   return with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
     auto existed = db.delete_organizer(req.param("eventId"), req.param("userId"));
     if (!existed)

@@ -304,3 +304,17 @@ TEST_CASE("readyz reports the migrations of a reachable database", "[admin][read
     CHECK(r.json().at("migrations").at("applied") == 0);
   }
 }
+
+TEST_CASE("ids over 128 bytes in the path of any admin endpoint are a 400", "[admin]") {
+  server_fixture f{http_test_config(), server_fixture::database::migrated};
+  auto c = f.client();
+  const std::string id(129, 'x');
+  for (const auto& target :
+       {"/api/admin/events/" + id, "/api/admin/events/e1/attendees/" + id,
+        "/api/admin/events/e1/organizers/" + id, "/api/admin/messages/" + id}) {
+    INFO(target);
+    auto r = target.rfind("/api/admin/messages/", 0) == 0 ? c.get(target, admin) : c.del(target, admin);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.json().at("error").get<std::string>(), Catch::Contains("at most 128 bytes"));
+  }
+}
