@@ -58,6 +58,10 @@ struct dialect_sql {
   /// (event_id) -> attendee_id, total, delivered, pending, failed, open_failed; oldest attendee first
   std::string attendee_counts;
 
+  // -- reconciliation ------------------------------------------------------------------------------
+  /// (created_after, stale_before, unknown_before, limit) -> message columns, oldest first
+  std::string reconcile_candidates;
+
   // -- idempotency keys ------------------------------------------------------------------------------
   std::string claim_idempotency_key;   ///< (scope, key, request_hash, created_at); no-op if taken
   std::string select_idempotency_key;  ///< (scope, key) -> request_hash, status, response

@@ -220,6 +220,11 @@ dialect_sql make() {
     WHERE a.event_id = ?1
     GROUP BY a.id, a.created_at
     ORDER BY a.created_at, a.id)";
+  s.reconcile_candidates = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages "
+    "WHERE created_at >= ?1 AND ("
+    "  (status IN ('queued', 'sent') AND message_sid IS NOT NULL AND created_at < ?2)"
+    "  OR (message_sid IS NULL AND send_state IN ('unknown', 'sending') AND created_at < ?3))"
+    " ORDER BY created_at, id LIMIT ?4";
   s.claim_idempotency_key = R"(INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
                                VALUES (?1, ?2, ?3, ?4)
                                ON CONFLICT (scope, idem_key) DO NOTHING)";

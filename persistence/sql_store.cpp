@@ -388,6 +388,24 @@ sql_store::attendee_counts_of_event(const std::string& event_id) {
   });
 }
 
+// -- reconciliation ---------------------------------------------------------------------------------
+
+caf::expected<std::vector<message_record>>
+sql_store::reconcile_candidates(millis created_after, millis stale_before, millis unknown_before,
+                                int limit) {
+  return guarded("reconcile candidates", [&]() -> caf::expected<std::vector<message_record>> {
+    auto rs = query(sql_.reconcile_candidates,
+                    {to_var(static_cast<std::int64_t>(created_after)),
+                     to_var(static_cast<std::int64_t>(stale_before)),
+                     to_var(static_cast<std::int64_t>(unknown_before)), to_var(limit)});
+    std::vector<message_record> out;
+    out.reserve(rs->rows());
+    for (std::size_t i = 0; i < rs->rows(); ++i)
+      out.push_back(read_message(row_view{*rs, i}));
+    return out;
+  });
+}
+
 // -- idempotency keys ------------------------------------------------------------------------------
 
 caf::expected<std::optional<idempotency_record>>

@@ -70,6 +70,9 @@ public:
                                                int failed_limit) override;
   caf::expected<std::vector<attendee_counts>>
   attendee_counts_of_event(const std::string& event_id) override;
+  caf::expected<std::vector<message_record>>
+  reconcile_candidates(millis created_after, millis stale_before, millis unknown_before,
+                       int limit) override;
   caf::expected<std::optional<idempotency_record>>
   claim_idempotency_key(const std::string& scope, const std::string& key,
                         const std::string& request_hash, millis now) override;

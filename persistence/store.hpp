@@ -95,6 +95,16 @@ public:
   virtual caf::expected<std::vector<attendee_counts>> attendee_counts_of_event(
     const std::string& event_id) = 0;
 
+  // -- reconciliation ------------------------------------------------------------------------------
+
+  /// Messages reconciliation must look at, oldest first, at most `limit`: not final (rank < 4)
+  /// with a SID, created in [created_after, stale_before); and sends without a SID whose outcome
+  /// is unknown (send_state unknown, or still sending, i.e. its process died mid-request), created
+  /// in [created_after, unknown_before).
+  virtual caf::expected<std::vector<message_record>>
+  reconcile_candidates(millis created_after, millis stale_before, millis unknown_before,
+                       int limit) = 0;
+
   // -- idempotency keys ------------------------------------------------------------------------------
 
   /// Claims (scope, key) for a request with this hash. Returns nullopt when the claim is new

@@ -135,3 +135,30 @@ STORE_TEST("an idempotency key is claimed once and then answers with what it sto
   CHECK_FALSE(ok(s->claim_idempotency_key("retry:e1:a1", "k1", "hash-z", 1'005 + 86'400'001))
                 .has_value());
 }
+
+STORE_TEST("reconciliation finds stale unfinished messages and unknown sends, nothing else", "") {
+  auto s = seeded_store(url);
+  ok(s->insert_message(message_at("stale", "a1", 10'000, "sent")));
+  ok(s->insert_message(message_at("fresh", "a1", 90'000, "sent")));
+  ok(s->insert_message(message_at("done", "a1", 10'000, "delivered")));
+  ok(s->insert_message(message_at("ancient", "a1", 1'000, "queued")));
+  auto unknown = message_at("unknown", "a1", 20'000, "queued");
+  unknown.message_sid.reset();
+  unknown.send_state = send_state::unknown;
+  ok(s->insert_message(unknown));
+  auto refused = message_at("refused", "a1", 20'000, "failed");
+  refused.message_sid.reset();
+  refused.send_state = send_state::rejected;
+  ok(s->insert_message(refused));
+  auto young = message_at("young-unknown", "a1", 70'000, "queued");
+  young.message_sid.reset();
+  young.send_state = send_state::sending;
+  ok(s->insert_message(young));
+  // Window from 5'000; stale before 50'000; unknown sends before 60'000.
+  auto found = ok(s->reconcile_candidates(5'000, 50'000, 60'000, 10));
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].id == "stale");
+  CHECK(found[1].id == "unknown");
+  CHECK(ok(s->reconcile_candidates(5'000, 50'000, 60'000, 1)).size() == 1);
+  CHECK(ok(s->reconcile_candidates(5'000, 50'000, 80'000, 10)).size() == 3);
+}
