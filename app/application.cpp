@@ -161,6 +161,14 @@ std::uint16_t application::port() const {
   return impl_->http->port();
 }
 
+status_intake& application::intake() {
+  return *impl_->router;
+}
+
+twilio::twilio_api* application::twilio() {
+  return impl_->twilio.get();
+}
+
 void application::stop() {
   auto& p = *impl_;
   if (p.stopped)

@@ -9,6 +9,11 @@
 
 namespace smsd {
 
+class status_intake;
+namespace twilio {
+class twilio_api;
+}
+
 /// One running smsd: the database (migrated), the actor system with the message router and
 /// persistence actor, the scheduled work and the HTTP server. main() runs one; integration
 /// tests run one in process on port 0.
@@ -20,6 +25,12 @@ public:
   ~application();
 
   std::uint16_t port() const;
+
+  /// The door into the message actors (what callbacks, sends and jobs report through).
+  status_intake& intake();
+
+  /// The Twilio REST client; null when sending is not configured.
+  twilio::twilio_api* twilio();
 
   /// Stops in the safe order: HTTP server, its thread pool, the actors (the persistence actor
   /// answers what it holds), then the actor system. Idempotent.
