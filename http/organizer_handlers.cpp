@@ -9,6 +9,7 @@
 #include <Poco/SHA2Engine.h>
 #include <nlohmann/json.hpp>
 
+#include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "config/config.hpp"
@@ -51,12 +52,14 @@ std::optional<http_response> admit(const handler_env& env, const request_context
 }
 
 // The event exists (organizers without a role were already answered 404 by authorize_event;
-// the admin token reaches here for any id).
-caf::expected<bool> event_exists(store& db, const std::string& id) {
+// the admin token reaches here for any id): not_found "Event not found" otherwise.
+caf::error require_event(store& db, const std::string& id) {
   auto ev = db.find_event(id);
   if (!ev)
     return ev.error();
-  return ev->has_value();
+  if (!*ev)
+    return make_error(errc::not_found, "Event not found");
+  return {};
 }
 
 // -- sms-history -------------------------------------------------------------------------------
@@ -71,10 +74,9 @@ http_response get_history(const handler_env& env, const request_context& req) {
     if (!at)
       return at.error();
     if (!*at) {
-      auto exists = event_exists(db, event_id);
-      if (!exists)
-        return exists.error();
-      return error_response(404, *exists ? "Attendee not found" : "Event not found");
+      if (auto err = require_event(db, event_id))
+        return err;
+      return error_response(404, "Attendee not found");
     }
     auto messages = db.attendee_messages(event_id, attendee_id);
     if (!messages)
@@ -132,11 +134,8 @@ http_response get_summary(const handler_env& env, const request_context& req) {
   }
   const auto& event_id = req.param("eventId");
   return with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
-    auto exists = event_exists(db, event_id);
-    if (!exists)
-      return exists.error();
-    if (!*exists)
-      return error_response(404, "Event not found");
+    if (auto err = require_event(db, event_id))
+      return err;
     auto sum = db.summarize_event(event_id, failed_limit);
     if (!sum)
       return sum.error();
@@ -196,11 +195,8 @@ http_response get_attendee_status(const handler_env& env, const request_context&
     return *r;
   const auto& event_id = req.param("eventId");
   return with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
-    auto exists = event_exists(db, event_id);
-    if (!exists)
-      return exists.error();
-    if (!*exists)
-      return error_response(404, "Event not found");
+    if (auto err = require_event(db, event_id))
+      return err;
     auto counts = db.attendee_counts_of_event(event_id);
     if (!counts)
       return counts.error();

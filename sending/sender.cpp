@@ -276,17 +276,27 @@ private:
 
 } // namespace
 
+namespace {
+
+caf::expected<event_record> load_event(store& db, const std::string& id) {
+  auto ev = db.find_event(id);
+  if (!ev)
+    return ev.error();
+  if (!*ev)
+    return make_error(errc::not_found, "Event not found");
+  return std::move(**ev);
+}
+
+} // namespace
+
 caf::expected<send_result> sender::send(const send_request& r) {
   std::string raw_to;
   {
     auto lease = stores_.acquire(acquire_timeout_ms);
     if (!lease)
       return lease.error();
-    auto ev = (*lease)->find_event(r.event_id);
-    if (!ev)
+    if (auto ev = load_event(**lease, r.event_id); !ev)
       return ev.error();
-    if (!*ev)
-      return make_error(errc::not_found, "Event not found");
     auto at = (*lease)->find_attendee(r.event_id, r.attendee_id);
     if (!at)
       return at.error();
@@ -410,12 +420,10 @@ caf::expected<notify_result> sender::notify(const notify_request& r) {
     auto lease = stores_.acquire(acquire_timeout_ms);
     if (!lease)
       return lease.error();
-    auto ev = (*lease)->find_event(r.event_id);
+    auto ev = load_event(**lease, r.event_id);
     if (!ev)
       return ev.error();
-    if (!*ev)
-      return make_error(errc::not_found, "Event not found");
-    event = **ev;
+    event = std::move(*ev);
     auto all = (*lease)->attendees_of_event(r.event_id);
     if (!all)
       return all.error();
