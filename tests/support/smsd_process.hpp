@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "tests/support/child_process.hpp"
+
 namespace smsd::test {
 
 /// The real smsd binary as a child process: started with a given environment on port 0, its
@@ -20,34 +22,23 @@ public:
   smsd_process(const smsd_process&) = delete;
   smsd_process& operator=(const smsd_process&) = delete;
 
-  std::uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
+  std::uint16_t port() const { return child_.port(); }
+  pid_t pid() const { return child_.pid(); }
+  bool running() const { return child_.running(); }
 
-  /// SIGTERM and wait (SIGKILL after 20 s). Returns the exit status (or -signal).
+  /// SIGTERM and wait (SIGKILL after 20 s, with its threads' stacks printed first). Returns
+  /// the exit status (or -signal); a non-zero one prints the end of its log.
   int stop();
   /// SIGKILL and wait: a crash, as far as smsd can tell.
-  void kill9();
+  void kill9() { child_.kill9(); }
   /// What it wrote to stderr so far (its log), for failure messages.
-  std::string log() const;
+  std::string log() const { return child_.log(); }
 
 private:
-  int wait_for_exit(int timeout_ms);
-
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-  std::string log_path_;
+  child_process child_;
 };
-
-/// A TCP port on 127.0.0.1 that was free a moment ago (for a server that must keep its port
-/// across restarts).
-std::uint16_t free_port();
 
 /// Runs `smsd ARGS...` to completion with the environment; returns exit code and output.
-struct run_result {
-  int exit_code;
-  std::string output; ///< stdout and stderr together
-};
 run_result run_smsd(const std::string& args, const std::map<std::string, std::string>& env,
                     int timeout_ms = 60000);
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/smsd_process.hpp"
+#include "tests/support/child_process.hpp"
 
 namespace smsd::test {
 
@@ -18,26 +18,19 @@ class twilio_sim_process {
 public:
   /// Throws std::runtime_error (with its output) if it does not come up in 30 s.
   explicit twilio_sim_process(std::vector<std::string> args);
-  ~twilio_sim_process();
-  twilio_sim_process(const twilio_sim_process&) = delete;
-  twilio_sim_process& operator=(const twilio_sim_process&) = delete;
 
-  std::uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0; }
+  std::uint16_t port() const { return child_.port(); }
+  pid_t pid() const { return child_.pid(); }
+  bool running() const { return child_.running(); }
 
   /// Sends `signal` (SIGTERM unless told) and waits up to timeout_ms (then SIGKILL). Returns the
   /// exit status, -signal if a signal ended it, or INT32_MIN if it had to be killed.
   int stop(int timeout_ms = 20000, int signal = SIGTERM);
   /// What it wrote to stderr so far (its log).
-  std::string log() const;
+  std::string log() const { return child_.log(); }
 
 private:
-  int wait_for_exit(int timeout_ms);
-
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-  std::string log_path_;
+  child_process child_;
 };
 
 /// Runs `twilio_sim ARGS...` to completion; exit code and output (stdout and stderr together).
