@@ -81,6 +81,9 @@ change_result apply_status(const status_fields& current, const status_change& ch
       next.error_message = change.error_message;
     else
       next.error_message = error_info_for(*change.error_code).title;
+  } else if (failure && change.error_message && !change.error_message->empty()) {
+    // Our own verdicts (not sent, unknown to Twilio) carry a message and no Twilio code.
+    next.error_message = change.error_message;
   }
   return {change_outcome::applied, next};
 }

@@ -215,3 +215,16 @@ TEST_CASE("Twilio's statuses map onto ours with DESIGN's ranks", "[status_machin
   }
   CHECK_FALSE(map_twilio_status("receiving"));
 }
+
+TEST_CASE("a failure smsd itself decides keeps its message without a code", "[status_machine]") {
+  status_fields s;
+  auto r = apply_status(
+    s, {"failed", std::nullopt, std::string("Twilio never accepted this message; it was not sent"),
+        "{}", 1});
+  CHECK(r.outcome == change_outcome::applied);
+  CHECK_FALSE(r.next.error_code.has_value());
+  CHECK(r.next.error_message == std::string("Twilio never accepted this message; it was not sent"));
+  // A failure without message or code stores neither.
+  auto bare = apply_status(status_fields{}, {"failed", std::nullopt, std::nullopt, "{}", 1});
+  CHECK_FALSE(bare.next.error_message.has_value());
+}
