@@ -41,4 +41,16 @@ using pending_sweep_actor = caf::typed_actor<
   // Run one sweep now and schedule the next.
   caf::reacts_to<sweep_atom>>;
 
+/// Arms a job timer (sent once at start).
+using arm_atom = caf::atom_constant<caf::atom("arm")>;
+
+/// One scheduled job's timer (scheduling/job_scheduler): computes the job's next tick with the
+/// injectable clock, waits for it on CAF's clock, and hands each tick to the job runner, which
+/// runs the job on a thread of its own (never on a CAF thread).
+using job_timer_actor = caf::typed_actor<
+  // Arm the timer for the next tick after now.
+  caf::reacts_to<arm_atom>,
+  // The tick (its scheduled time, UTC millis) came: hand it to the runner, arm the next one.
+  caf::reacts_to<caf::tick_atom, std::int64_t>>;
+
 } // namespace smsd

@@ -15,7 +15,11 @@
 #include "http/server.hpp"
 #include "persistence/store.hpp"
 #include "persistence/store_pool.hpp"
+#include "scheduling/job_runner.hpp"
+#include "scheduling/job_scheduler.hpp"
 #include "scheduling/pending_sweep.hpp"
+#include "scheduling/reconcile_job.hpp"
+#include "scheduling/retention_job.hpp"
 #include "sending/phone_number.hpp"
 #include "sending/sender.hpp"
 #include "twilio/rest_client.hpp"
@@ -36,6 +40,10 @@ struct application::impl {
   std::unique_ptr<store_pool> stores;
   std::unique_ptr<twilio::rest_client> twilio;
   std::unique_ptr<sender> sms_sender; ///< null when sending is not configured
+  /// The scheduled jobs: each on a worker thread and connection of its own; their timers.
+  std::shared_ptr<job_stats> job_totals = std::make_shared<job_stats>();
+  std::unique_ptr<job_runner> jobs;
+  std::vector<job_timer_actor> job_timers;
   std::unique_ptr<http_server> http;
   bool stopped = false;
 };
@@ -132,8 +140,26 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
                  "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER are needed to send");
   }
 
+  // Jobs (DESIGN §1): started after the router, which reconciliation reports through.
+  p->jobs = std::make_unique<job_runner>(system_clock_source(), p->job_totals);
+  retention_settings rs;
+  rs.days = cfg.retention_days;
+  p->jobs->add(std::make_shared<retention_job>(rs), cfg.retention_schedule,
+               worker("smsd-job-retention"));
+  if (p->twilio) {
+    reconcile_settings rc;
+    rc.stale_after_ms = cfg.reconcile_stale_after_ms;
+    rc.window_ms = cfg.reconcile_window_ms;
+    p->jobs->add(std::make_shared<reconcile_job>(rc, *p->twilio, *p->router),
+                 cfg.reconcile_schedule, worker("smsd-job-reconcile"));
+  } else {
+    spdlog::warn("reconciliation is off: it needs the Twilio credentials sending needs");
+  }
+  p->job_timers = start_job_timers(sys, *p->jobs);
+
   http_dependencies deps;
   deps.cfg = &p->cfg;
+  deps.jobs = p->jobs.get();
   deps.intake = p->router.get();
   deps.stores = p->stores.get();
   deps.sms_sender = p->sms_sender.get();
@@ -177,10 +203,17 @@ void application::stop() {
   // Order matters (STYLE.md): no new requests, then the actors, then the actor system.
   if (p.http)
     p.http->stop();
-  // No request thread sends any more.
-  p.sms_sender.reset();
-  p.twilio.reset();
   if (p.system) {
+    // Jobs before the router: no timer hands out a tick any more, and a run in progress
+    // finishes (its reports still reach the message actors) before the router shuts down.
+    for (auto& t : p.job_timers)
+      caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
+    p.job_timers.clear();
+    if (p.jobs)
+      p.jobs->stop();
+    // No request thread sends and no job reconciles any more.
+    p.sms_sender.reset();
+    p.twilio.reset();
     caf::anon_send_exit(p.sweep, caf::exit_reason::user_shutdown);
     p.router->shutdown();
     caf::anon_send_exit(p.persistence, caf::exit_reason::user_shutdown);
@@ -199,6 +232,7 @@ void application::stop() {
   p.writers.clear();
   p.loaders.clear();
   p.sweeper.reset();
+  p.jobs.reset();
   p.router.reset();
   p.http.reset();
   p.stores.reset();

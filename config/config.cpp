@@ -87,7 +87,9 @@ caf::expected<config> load_config(const env_lookup& env) {
     "SMSD_MAX_BATCH_OPS", "SMSD_MESSAGE_IDLE_MS", "SMSD_PENDING_SWEEP_MS", "SMSD_LOG_LEVEL",
     "SMSD_DEFAULT_COUNTRY", "SMSD_SEND_CONCURRENCY", "SMSD_TWILIO_CONCURRENCY",
     "SMSD_TWILIO_CONNECT_TIMEOUT_MS", "SMSD_TWILIO_READ_TIMEOUT_MS", "SMSD_TWILIO_MAX_ATTEMPTS",
-    "SMSD_TWILIO_BACKOFF_MS", "SMSD_TWILIO_BACKOFF_MAX_MS", "SMSD_TWILIO_CA_FILE"};
+    "SMSD_TWILIO_BACKOFF_MS", "SMSD_TWILIO_BACKOFF_MAX_MS", "SMSD_TWILIO_CA_FILE",
+    "SMSD_RETENTION_DAYS", "SMSD_RECONCILE_STALE_AFTER", "SMSD_RECONCILE_WINDOW",
+    "SMSD_RETENTION_SCHEDULE", "SMSD_RECONCILE_SCHEDULE"};
   for (const char* n : names)
     if (auto v = env(n))
       values[n] = *v;
@@ -163,6 +165,7 @@ caf::expected<config> load_config(const env_lookup& env) {
     {"SMSD_TWILIO_MAX_ATTEMPTS", 1, 20, [&](long long x) { cfg.twilio_max_attempts = int(x); }},
     {"SMSD_TWILIO_BACKOFF_MS", 1, 60000, [&](long long x) { cfg.twilio_backoff_ms = int(x); }},
     {"SMSD_TWILIO_BACKOFF_MAX_MS", 1, 600000, [&](long long x) { cfg.twilio_backoff_max_ms = int(x); }},
+    {"SMSD_RETENTION_DAYS", 1, 36500, [&](long long x) { cfg.retention_days = int(x); }},
   };
   for (auto& s : ints)
     if (auto v = get(s.name)) {
@@ -170,6 +173,33 @@ caf::expected<config> load_config(const env_lookup& env) {
       if (!x)
         return x.error();
       s.set(*x);
+    }
+
+  struct duration_setting {
+    const char* name;
+    millis& out;
+  };
+  for (auto d : {duration_setting{"SMSD_RECONCILE_STALE_AFTER", cfg.reconcile_stale_after_ms},
+                 duration_setting{"SMSD_RECONCILE_WINDOW", cfg.reconcile_window_ms}})
+    if (auto v = get(d.name)) {
+      auto x = parse_duration(*v);
+      if (!x)
+        return bad(d.name, describe(x.error()));
+      d.out = *x;
+    }
+  if (cfg.reconcile_window_ms <= cfg.reconcile_stale_after_ms)
+    return bad("SMSD_RECONCILE_WINDOW", "must be longer than SMSD_RECONCILE_STALE_AFTER");
+  struct schedule_setting {
+    const char* name;
+    schedule& out;
+  };
+  for (auto d : {schedule_setting{"SMSD_RETENTION_SCHEDULE", cfg.retention_schedule},
+                 schedule_setting{"SMSD_RECONCILE_SCHEDULE", cfg.reconcile_schedule}})
+    if (auto v = get(d.name)) {
+      auto x = parse_schedule(*v);
+      if (!x)
+        return bad(d.name, describe(x.error()));
+      d.out = *x;
     }
 
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};

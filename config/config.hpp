@@ -7,6 +7,8 @@
 
 #include <caf/expected.hpp>
 
+#include "scheduling/schedule.hpp"
+
 namespace smsd {
 
 /// Everything smsd reads at start-up. Names follow DESIGN §6; docs/configuration.md lists them.
@@ -58,6 +60,13 @@ struct config {
   // Message actors
   int message_idle_ms = 30000;   ///< a message actor stops after this long without work
   int pending_sweep_ms = 10000;  ///< how often callbacks kept before their row are retried
+
+  // Jobs (DESIGN §1, docs/operations.md "Jobs"); schedules in UTC
+  int retention_days = 90;                             ///< messages of older events are deleted
+  millis reconcile_stale_after_ms = 12LL * 3600 * 1000; ///< a message not final after this is polled
+  millis reconcile_window_ms = 7LL * 24 * 3600 * 1000;  ///< older messages are left alone
+  schedule retention_schedule = {schedule::kind::daily, 3 * 60, 0};
+  schedule reconcile_schedule = {schedule::kind::every, 0, 3600 * 1000};
 
   std::string log_level = "info";
 

@@ -8,6 +8,7 @@ struct config;
 class sender;
 class status_intake;
 class store_pool;
+class job_control;
 
 /// What route handlers share: the configuration, the doors into the rest of smsd, and the
 /// server's stop flag (a handler waiting for an answer gives up once the server stops).
@@ -17,6 +18,7 @@ struct handler_env {
   store_pool* stores = nullptr;
   sender* sms_sender = nullptr; ///< null when sending is not configured (no Twilio credentials)
   const std::atomic<bool>* stopping = nullptr;
+  job_control* jobs = nullptr; ///< the scheduled jobs (admin: jobs); null when none run
 };
 
 } // namespace smsd

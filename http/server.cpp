@@ -13,6 +13,7 @@
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "http/admin_jobs_handlers.hpp"
 #include "http/admin_message_handler.hpp"
 #include "http/admin_sync_handlers.hpp"
 #include "http/handler_env.hpp"
@@ -56,10 +57,12 @@ struct http_server::impl {
 http_server::http_server(http_dependencies deps) : impl_(std::make_unique<impl>()) {
   impl_->deps = deps;
   handler_env env{deps.cfg, deps.intake, deps.stores, deps.sms_sender, &impl_->stopping};
+  env.jobs = deps.jobs;
   add_health_routes(*impl_->routes, env);
   add_webhook_routes(*impl_->routes, env);
   add_admin_sync_routes(*impl_->routes, env);
   add_admin_message_routes(*impl_->routes, env);
+  add_admin_jobs_routes(*impl_->routes, env);
   add_send_routes(*impl_->routes, env);
   add_organizer_routes(*impl_->routes, env);
 }

@@ -14,6 +14,7 @@ struct config;
 class sender;
 class status_intake;
 class store_pool;
+class job_control;
 
 /// What the HTTP layer needs from the rest of smsd.
 struct http_dependencies {
@@ -21,6 +22,7 @@ struct http_dependencies {
   status_intake* intake = nullptr; ///< verified Twilio callbacks go here
   store_pool* stores = nullptr;    ///< connections for admin endpoints and readiness
   sender* sms_sender = nullptr;    ///< null when sending is not configured
+  job_control* jobs = nullptr;     ///< admin: jobs; null when no job runs
 };
 
 /// smsd's HTTP server: Poco's HTTPServer with its own thread pool sized by config::http_threads,

@@ -62,6 +62,21 @@ struct dialect_sql {
   /// (created_after, stale_before, unknown_before, limit) -> message columns, oldest first
   std::string reconcile_candidates;
 
+  // -- jobs (scheduling/) ------------------------------------------------------------------------
+  /// (job, tick, started_at) -> id; no row when a run of that (job, tick) exists already
+  std::string start_job_run;
+  std::string finish_job_run;   ///< (id, finished_at, outcome, counts)
+  std::string last_job_runs;    ///< () -> job run columns, the newest run of each job
+  std::string recent_job_runs;  ///< (job, limit) -> job run columns, newest first
+  /// (job) -> locked (1/0): takes the job's session lock; SQLite: always 1 (one process)
+  std::string try_job_lock;
+  std::string unlock_job;       ///< (job); empty on SQLite
+  /// (cutoff, limit): at most `limit` status events of messages of events dated before cutoff,
+  /// linked by message_id or, unlinked, by the message's SID
+  std::string delete_expired_status_events;
+  /// (cutoff, limit): at most `limit` messages of events dated before cutoff
+  std::string delete_expired_messages;
+
   // -- idempotency keys ------------------------------------------------------------------------------
   std::string claim_idempotency_key;   ///< (scope, key, request_hash, created_at); no-op if taken
   std::string select_idempotency_key;  ///< (scope, key) -> request_hash, status, response

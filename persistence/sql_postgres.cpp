@@ -145,9 +145,18 @@ migration version_3() {
   }};
 }
 
+// Jobs (issue 5): the tick a scheduled run belongs to (null for runs started by hand). The unique
+// index lets exactly one instance claim a tick (INSERT ... ON CONFLICT DO NOTHING).
+migration version_4() {
+  return {4, {
+    R"(ALTER TABLE job_runs ADD COLUMN tick BIGINT)",
+    R"(CREATE UNIQUE INDEX job_runs_job_tick_idx ON job_runs (job, tick))",
+  }};
+}
+
 dialect_sql make() {
   dialect_sql s;
-  s.migrations = {version_1(), version_2(), version_3()};
+  s.migrations = {version_1(), version_2(), version_3(), version_4()};
 
   s.begin_write = "BEGIN";
   s.commit = "COMMIT";
@@ -229,6 +238,38 @@ dialect_sql make() {
     "  (status IN ('queued', 'sent') AND message_sid IS NOT NULL AND created_at < $2)"
     "  OR (message_sid IS NULL AND send_state IN ('unknown', 'sending') AND created_at < $3))"
     " ORDER BY created_at, id LIMIT $4";
+  // Jobs. The (job, tick) index makes a claimed tick a no-op for every other instance.
+  s.start_job_run = R"(INSERT INTO job_runs (job, tick, started_at, counts)
+                       VALUES ($1, $2::bigint, $3::bigint, '{}')
+                       ON CONFLICT (job, tick) DO NOTHING
+                       RETURNING id)";
+  s.finish_job_run = R"(UPDATE job_runs SET finished_at = $2::bigint, outcome = $3, counts = $4
+                        WHERE id = $1)";
+  s.last_job_runs = R"(SELECT id, job, tick, started_at, finished_at, outcome, counts FROM job_runs
+                       WHERE id IN (SELECT MAX(id) FROM job_runs GROUP BY job)
+                       ORDER BY job)";
+  s.recent_job_runs = R"(SELECT id, job, tick, started_at, finished_at, outcome, counts FROM job_runs
+                         WHERE job = $1 ORDER BY id DESC LIMIT $2::int)";
+  s.try_job_lock = "SELECT pg_try_advisory_lock(7564, hashtext($1::text))::int AS locked";
+  s.unlock_job = "SELECT pg_advisory_unlock(7564, hashtext($1::text))::int AS unlocked";
+  // Retention: small batches, each its own transaction, each selecting what is still there.
+  s.delete_expired_status_events = R"(DELETE FROM sms_status_events WHERE id IN (
+      SELECT se.id FROM sms_status_events se
+      JOIN sms_messages m ON m.id = se.message_id
+      JOIN events e ON e.id = m.event_id
+      WHERE e.date < $1::bigint
+      UNION ALL
+      SELECT se.id FROM sms_status_events se
+      JOIN sms_messages m ON m.message_sid = se.message_sid
+      JOIN events e ON e.id = m.event_id
+      WHERE se.message_id IS NULL AND e.date < $1::bigint
+      LIMIT $2::int))";
+  s.delete_expired_messages = R"(DELETE FROM sms_messages WHERE id IN (
+      SELECT m.id FROM sms_messages m
+      JOIN events e ON e.id = m.event_id
+      WHERE e.date < $1::bigint
+      LIMIT $2::int))";
+
   s.claim_idempotency_key = R"(INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at)
                                VALUES ($1, $2, $3, $4)
                                ON CONFLICT (scope, idem_key) DO NOTHING)";

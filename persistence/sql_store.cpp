@@ -87,6 +87,24 @@ Var sid_param(const std::string& sid) {
   return sid.empty() ? Var{} : to_var(sid);
 }
 
+std::vector<job_run_record> read_job_runs(const query_result& rs) {
+  std::vector<job_run_record> out;
+  out.reserve(rs.rows());
+  for (std::size_t i = 0; i < rs.rows(); ++i) {
+    row_view r{rs, i};
+    job_run_record j;
+    j.id = r.int64("id");
+    j.job = r.text("job");
+    j.tick = r.opt_int64("tick");
+    j.started_at = r.int64("started_at");
+    j.finished_at = r.opt_int64("finished_at");
+    j.outcome = r.opt_text("outcome");
+    j.counts = r.text("counts");
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 int latest_known(const dialect_sql& sql) {
   int latest = 0;
   for (const auto& m : sql.migrations)
@@ -407,6 +425,72 @@ sql_store::reconcile_candidates(millis created_after, millis stale_before, milli
 }
 
 // -- idempotency keys ------------------------------------------------------------------------------
+
+caf::expected<std::optional<std::int64_t>>
+sql_store::start_job_run(const std::string& job, std::optional<millis> tick, millis started_at) {
+  return guarded("start job run", [&]() -> caf::expected<std::optional<std::int64_t>> {
+    auto rs = query(sql_.start_job_run, {to_var(job), to_var(tick), to_var(started_at)});
+    if (rs->rows() == 0)
+      return std::optional<std::int64_t>{};
+    return std::optional<std::int64_t>{row_view{*rs, 0}.int64("id")};
+  });
+}
+
+caf::error sql_store::finish_job_run(std::int64_t id, millis finished_at,
+                                     const std::string& outcome, const std::string& counts_json) {
+  return guarded("finish job run", [&]() -> caf::error {
+    execute(sql_.finish_job_run,
+            {to_var(id), to_var(finished_at), to_var(outcome), to_var(counts_json)});
+    return caf::none;
+  });
+}
+
+caf::expected<std::vector<job_run_record>> sql_store::last_job_runs() {
+  return guarded("read job runs", [&]() -> caf::expected<std::vector<job_run_record>> {
+    return read_job_runs(*query(sql_.last_job_runs, {}));
+  });
+}
+
+caf::expected<std::vector<job_run_record>> sql_store::recent_job_runs(const std::string& job,
+                                                                     int limit) {
+  return guarded("read job runs", [&]() -> caf::expected<std::vector<job_run_record>> {
+    return read_job_runs(*query(sql_.recent_job_runs, {to_var(job), to_var(limit)}));
+  });
+}
+
+caf::expected<bool> sql_store::try_lock_job(const std::string& job) {
+  return guarded("lock job", [&]() -> caf::expected<bool> {
+    auto rs = query(sql_.try_job_lock, {to_var(job)});
+    return rs->rows() == 1 && row_view{*rs, 0}.int64("locked") == 1;
+  });
+}
+
+caf::error sql_store::unlock_job(const std::string& job) {
+  if (sql_.unlock_job.empty())
+    return caf::none;
+  return guarded("unlock job", [&]() -> caf::error {
+    query(sql_.unlock_job, {to_var(job)});
+    return caf::none;
+  });
+}
+
+caf::expected<std::int64_t> sql_store::delete_expired_status_events(millis cutoff, int limit) {
+  return guarded("delete expired status events", [&]() -> caf::expected<std::int64_t> {
+    begin_write();
+    auto n = execute(sql_.delete_expired_status_events, {to_var(cutoff), to_var(limit)});
+    commit_transaction();
+    return static_cast<std::int64_t>(n);
+  });
+}
+
+caf::expected<std::int64_t> sql_store::delete_expired_messages(millis cutoff, int limit) {
+  return guarded("delete expired messages", [&]() -> caf::expected<std::int64_t> {
+    begin_write();
+    auto n = execute(sql_.delete_expired_messages, {to_var(cutoff), to_var(limit)});
+    commit_transaction();
+    return static_cast<std::int64_t>(n);
+  });
+}
 
 caf::expected<std::optional<idempotency_record>>
 sql_store::claim_idempotency_key(const std::string& scope, const std::string& key,

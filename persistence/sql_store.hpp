@@ -73,6 +73,17 @@ public:
   caf::expected<std::vector<message_record>>
   reconcile_candidates(millis created_after, millis stale_before, millis unknown_before,
                        int limit) override;
+  caf::expected<std::optional<std::int64_t>>
+  start_job_run(const std::string& job, std::optional<millis> tick, millis started_at) override;
+  caf::error finish_job_run(std::int64_t id, millis finished_at, const std::string& outcome,
+                            const std::string& counts_json) override;
+  caf::expected<std::vector<job_run_record>> last_job_runs() override;
+  caf::expected<std::vector<job_run_record>> recent_job_runs(const std::string& job,
+                                                             int limit) override;
+  caf::expected<bool> try_lock_job(const std::string& job) override;
+  caf::error unlock_job(const std::string& job) override;
+  caf::expected<std::int64_t> delete_expired_status_events(millis cutoff, int limit) override;
+  caf::expected<std::int64_t> delete_expired_messages(millis cutoff, int limit) override;
   caf::expected<std::optional<idempotency_record>>
   claim_idempotency_key(const std::string& scope, const std::string& key,
                         const std::string& request_hash, millis now) override;

@@ -26,6 +26,17 @@ struct message_timeline {
   std::vector<status_event_record> events;
 };
 
+/// One row of job_runs.
+struct job_run_record {
+  std::int64_t id = 0;
+  std::string job;
+  std::optional<millis> tick;        ///< the scheduled time; none for runs started by hand
+  millis started_at = 0;
+  std::optional<millis> finished_at; ///< none while running (or when the process died)
+  std::optional<std::string> outcome; ///< "ok", "failed", "skipped"
+  std::string counts = "{}";          ///< JSON object text
+};
+
 /// Counts of what an upsert did.
 enum class upsert_outcome { created, updated };
 
@@ -104,6 +115,32 @@ public:
   virtual caf::expected<std::vector<message_record>>
   reconcile_candidates(millis created_after, millis stale_before, millis unknown_before,
                        int limit) = 0;
+
+  // -- jobs (scheduling/) -----------------------------------------------------------------------------
+
+  /// Records the start of a run. With a tick: nullopt when a run of (job, tick) exists already,
+  /// on any instance (the unique index on (job, tick) decides), so exactly one runs each tick.
+  virtual caf::expected<std::optional<std::int64_t>>
+  start_job_run(const std::string& job, std::optional<millis> tick, millis started_at) = 0;
+  virtual caf::error finish_job_run(std::int64_t id, millis finished_at, const std::string& outcome,
+                                    const std::string& counts_json) = 0;
+  /// The newest run of each job, by job name.
+  virtual caf::expected<std::vector<job_run_record>> last_job_runs() = 0;
+  /// The job's newest runs first, at most `limit`.
+  virtual caf::expected<std::vector<job_run_record>> recent_job_runs(const std::string& job,
+                                                                     int limit) = 0;
+  /// PostgreSQL: takes the job's session advisory lock on this connection without waiting;
+  /// false when another session holds it. SQLite (one process): always true.
+  virtual caf::expected<bool> try_lock_job(const std::string& job) = 0;
+  virtual caf::error unlock_job(const std::string& job) = 0;
+
+  /// Retention: deletes, in one transaction, at most `limit` status events of messages whose
+  /// event is dated before `cutoff` (linked by message id, or unlinked with the message's SID).
+  /// Returns how many were deleted.
+  virtual caf::expected<std::int64_t> delete_expired_status_events(millis cutoff, int limit) = 0;
+  /// Retention: deletes, in one transaction, at most `limit` messages whose event is dated
+  /// before `cutoff`. Returns how many were deleted.
+  virtual caf::expected<std::int64_t> delete_expired_messages(millis cutoff, int limit) = 0;
 
   // -- idempotency keys ------------------------------------------------------------------------------
 

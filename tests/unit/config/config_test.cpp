@@ -104,3 +104,53 @@ TEST_CASE("an error about a secret never contains its value", "[config]") {
   REQUIRE_FALSE(cfg);
   CHECK(describe(cfg.error()).find("super-secret-token") == std::string::npos);
 }
+
+TEST_CASE("job settings default to 90 days, 12h stale, 7d window, daily 03:00 and every 1h",
+          "[config]") {
+  auto cfg = load_config(env_of({}));
+  REQUIRE(cfg);
+  CHECK(cfg->retention_days == 90);
+  CHECK(cfg->reconcile_stale_after_ms == 12LL * 3600 * 1000);
+  CHECK(cfg->reconcile_window_ms == 7LL * 24 * 3600 * 1000);
+  CHECK(cfg->retention_schedule.text() == "daily 03:00");
+  CHECK(cfg->reconcile_schedule.text() == "every 1h");
+}
+
+TEST_CASE("job settings are read from the environment and the JSON file", "[config]") {
+  auto path = std::string("/tmp/smsd-config-jobs-") + std::to_string(::getpid()) + ".json";
+  {
+    std::ofstream out(path);
+    out << R"({"SMSD_RETENTION_SCHEDULE": "daily at 04:30", "SMSD_RECONCILE_SCHEDULE": "every 15m",
+               "SMSD_RETENTION_DAYS": 30})";
+  }
+  auto cfg = load_config(env_of({{"SMSD_CONFIG", path},
+                                 {"SMSD_RECONCILE_STALE_AFTER", "30s"},
+                                 {"SMSD_RECONCILE_WINDOW", "2d"},
+                                 {"SMSD_RECONCILE_SCHEDULE", "every 2s"}}));
+  std::remove(path.c_str());
+  REQUIRE(cfg);
+  CHECK(cfg->retention_days == 30);
+  CHECK(cfg->retention_schedule.text() == "daily 04:30");
+  CHECK(cfg->reconcile_schedule.text() == "every 2s");
+  CHECK(cfg->reconcile_stale_after_ms == 30000);
+  CHECK(cfg->reconcile_window_ms == 2LL * 24 * 3600 * 1000);
+}
+
+TEST_CASE("bad job settings are refused with the setting's name", "[config]") {
+  auto message = [](std::map<std::string, std::string> vars) {
+    auto cfg = load_config(env_of(std::move(vars)));
+    REQUIRE_FALSE(cfg);
+    return describe(cfg.error());
+  };
+  CHECK_THAT(message({{"SMSD_RECONCILE_STALE_AFTER", "12"}}),
+             Catch::Contains("SMSD_RECONCILE_STALE_AFTER") && Catch::Contains("unit"));
+  CHECK_THAT(message({{"SMSD_RECONCILE_STALE_AFTER", "-5m"}}),
+             Catch::Contains("SMSD_RECONCILE_STALE_AFTER"));
+  CHECK_THAT(message({{"SMSD_RETENTION_SCHEDULE", "daily 25:00"}}),
+             Catch::Contains("SMSD_RETENTION_SCHEDULE") && Catch::Contains("hour"));
+  CHECK_THAT(message({{"SMSD_RECONCILE_SCHEDULE", "hourly"}}),
+             Catch::Contains("SMSD_RECONCILE_SCHEDULE"));
+  CHECK_THAT(message({{"SMSD_RETENTION_DAYS", "0"}}), Catch::Contains("SMSD_RETENTION_DAYS"));
+  CHECK_THAT(message({{"SMSD_RECONCILE_WINDOW", "1h"}}),
+             Catch::Contains("SMSD_RECONCILE_WINDOW"));
+}
