@@ -2,6 +2,7 @@
 // guard keeps every message monotonic, so the rows end correct and the same every time.
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -113,4 +114,49 @@ TEST_CASE("two smsd processes on one PostgreSQL end with identical, correct rows
     CHECK(r.has_sent_at);
     CHECK(r == second[static_cast<std::size_t>(i)]);
   }
+}
+
+TEST_CASE("two smsd processes on one PostgreSQL run each scheduled tick exactly once",
+          "[postgres][slow]") {
+  auto url = fresh_postgres_url();
+  auto db = seeded_store(url);
+  auto env = child_env(url);
+  env["SMSD_RETENTION_SCHEDULE"] = "every 1s";
+  const auto begin = now_millis();
+  smsd_process a(env), b(env);
+  // Both are up: from here on every second is a tick both of them want.
+  const auto both_up = now_millis();
+  REQUIRE(eventually(
+    [&] {
+      auto runs = db->recent_job_runs("retention", 100);
+      REQUIRE(runs);
+      return std::count_if(runs->begin(), runs->end(), [&](const job_run_record& r) {
+               return r.tick && *r.tick > both_up + 1000 && r.finished_at;
+             })
+             >= 4;
+    },
+    std::chrono::seconds(20)));
+  CHECK(a.stop() == 0);
+  CHECK(b.stop() == 0);
+  const auto end = now_millis();
+
+  auto runs = db->recent_job_runs("retention", 1000);
+  REQUIRE(runs);
+  std::map<millis, int> per_tick;
+  for (const auto& r : *runs) {
+    REQUIRE(r.tick);
+    CHECK(*r.tick >= begin - 1000);
+    CHECK(*r.tick <= end);
+    CHECK(*r.tick % 1000 == 0); // "every 1s" ticks are whole seconds, the same on both
+    ++per_tick[*r.tick];
+    INFO("tick " << *r.tick << " outcome " << r.outcome.value_or("(running)"));
+    CHECK((r.outcome == std::optional<std::string>{"ok"} || !r.finished_at));
+  }
+  // Exactly once per tick, and no tick skipped while both were up.
+  for (const auto& [tick, n] : per_tick)
+    CHECK(n == 1);
+  millis first_shared = ((both_up + 1000) / 1000 + 1) * 1000;
+  millis last = per_tick.rbegin()->first;
+  for (millis t = first_shared; t <= last; t += 1000)
+    CHECK(per_tick.count(t) == 1);
 }
