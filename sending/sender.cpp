@@ -333,7 +333,7 @@ caf::expected<retry_result> sender::retry(const retry_request& r) {
   };
 
   retry_result out;
-  std::vector<const message_entry*> todo;
+  std::vector<const message_entry*> to_retry;
   if (r.message_id) {
     auto i = std::find_if(messages.begin(), messages.end(),
                           [&](const message_entry& e) { return e.message.id == *r.message_id; });
@@ -350,7 +350,7 @@ caf::expected<retry_result> sender::retry(const retry_request& r) {
                                std::nullopt};
       return out;
     }
-    todo.push_back(&*i);
+    to_retry.push_back(&*i);
   } else {
     // Oldest first, so the new messages come out in the order the originals were sent.
     for (auto i = messages.rbegin(); i != messages.rend(); ++i) {
@@ -369,13 +369,13 @@ caf::expected<retry_result> sender::retry(const retry_request& r) {
           continue;
         }
       }
-      todo.push_back(&*i);
+      to_retry.push_back(&*i);
     }
   }
 
   const bool has_phone =
     attendee.phone && attendee.phone->find_first_not_of(" \t") != std::string::npos;
-  for (const auto* e : todo) {
+  for (const auto* e : to_retry) {
     const auto& orig = e->message;
     retry_entry entry;
     entry.original_id = orig.id;

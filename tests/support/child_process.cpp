@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -170,6 +171,19 @@ run_result run_child(const std::vector<std::string>& argv,
   run_result r{WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), slurp(path)};
   unlink(path.c_str());
   return r;
+}
+
+std::pair<int, std::string> run_shell(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (!p)
+    return {-1, "popen failed"};
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+    out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 std::uint16_t free_port() {

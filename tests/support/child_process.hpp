@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace smsd::test {
@@ -54,6 +55,10 @@ struct run_result {
 /// Runs argv to completion with exactly `env` (plus PATH), killing it after timeout_ms.
 run_result run_child(const std::vector<std::string>& argv,
                      const std::map<std::string, std::string>& env, int timeout_ms);
+
+/// Runs a shell command (popen); its exit status (-1 if it did not exit normally) and its stdout
+/// (stderr too, with 2>&1 in the command).
+std::pair<int, std::string> run_shell(const std::string& command);
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (for a server that must keep its port
 /// across restarts, or whose port another process must know before it starts).

@@ -11,30 +11,22 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/child_process.hpp"
+
+using smsd::test::run_shell;
+
 namespace {
 
 const std::string source_dir = SMSD_SOURCE_DIR;
 const std::string redocly = source_dir + "/tests/node/node_modules/.bin/redocly";
 
-std::pair<int, std::string> run(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p)
-    return {-1, "popen failed"};
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 /// `redocly lint FILE` from the source directory (so a redocly.yaml there applies), offline, at
 /// most 90 s; its exit status (0: no errors) and output.
 std::pair<int, std::string> lint(const std::string& file) {
   if (!std::filesystem::exists(redocly))
     FAIL("tests/node/node_modules is missing: run `npm ci` in tests/node (install-deps.sh does)");
-  return run("cd '" + source_dir + "' && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true "
+  return run_shell("cd '" + source_dir + "' && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true "
              "timeout 90 '" + redocly + "' lint --format=stylish '" + file + "' 2>&1");
 }
 

@@ -13,6 +13,8 @@
 #include <utility>
 
 #include <catch2/catch.hpp>
+
+#include "tests/support/child_process.hpp"
 #include <nlohmann/json.hpp>
 
 #include "http/router.hpp"
@@ -29,19 +31,6 @@ const std::string js_yaml_dir = source_dir + "/tests/node/node_modules/js-yaml";
 
 using route_set = std::set<std::pair<std::string, std::string>>;
 
-/// Runs a shell command; its stdout (stderr too, with 2>&1 in `command`) and exit status.
-std::pair<int, std::string> run(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p)
-    return {-1, "popen failed"};
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 /// docs/openapi.yaml as JSON, converted by js-yaml under node (at most 60 s).
 nlohmann::json load_description() {
@@ -53,7 +42,7 @@ nlohmann::json load_description() {
     "const y = require(process.argv[1]);"
     "const text = require(\"fs\").readFileSync(process.argv[2], \"utf8\");"
     "process.stdout.write(JSON.stringify((y.safeLoad || y.load)(text)));";
-  auto [status, out] = run("timeout 60 node -e '" + script + "' '" + js_yaml_dir + "' '"
+  auto [status, out] = run_shell("timeout 60 node -e '" + script + "' '" + js_yaml_dir + "' '"
                            + description_path + "' 2>&1");
   INFO(out);
   REQUIRE(status == 0);
