@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +53,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>
     dup2(devnull, 0);
     // The test runner may block signals in its threads; the child starts with none blocked.
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    // A test binary that crashes (or is killed by ctest's timeout) takes its children with it.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
