@@ -8,9 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "auth_matrix.hpp"
-#include "sending/sender.hpp"
-#include "server_fixture.hpp"
-#include "tests/support/fake_twilio.hpp"
+#include "sending_server.hpp"
 
 using namespace smsd;
 using namespace smsd::test;
@@ -19,40 +17,9 @@ namespace {
 
 const std::string jwt_secret = "event-access-test-secret-0123456789";
 
-struct access_fixture {
-  std::string url = temp_sqlite_url();
-  config cfg = http_test_config();
-  fake_status_intake intake;
-  std::unique_ptr<store> direct;
-  std::unique_ptr<store_pool> stores;
-  std::unique_ptr<fake_twilio> tw;
-  std::unique_ptr<sender> snd;
-  std::unique_ptr<http_server> server;
-
-  explicit access_fixture(std::string secret = jwt_secret) {
-    spdlog::set_level(spdlog::level::warn);
-    cfg.database_url = url;
-    cfg.jwt_secret = std::move(secret);
-    direct = std::move(*open_store(url));
-    REQUIRE(direct->migrate());
-    auth_world::seed(*direct);
-    stores = std::make_unique<store_pool>(url, 4);
-    tw = std::make_unique<fake_twilio>(url);
-    sender_settings ss;
-    ss.public_app_url = test_public_url;
-    ss.messaging_service_sid = "MG1";
-    snd = std::make_unique<sender>(ss, *stores, *tw, intake);
-    server = std::make_unique<http_server>(http_dependencies{&cfg, &intake, stores.get(), snd.get()});
-    REQUIRE_FALSE(server->start());
-  }
-  ~access_fixture() { server->stop(); }
-
-  http_test_client client() const { return http_test_client(server->port(), false); }
-
-  std::size_t creates() {
-    std::lock_guard<std::mutex> guard{tw->mtx};
-    return tw->creates.size();
-  }
+struct access_fixture : sending_server {
+  explicit access_fixture(std::string secret = jwt_secret)
+    : sending_server([](store& db) { auth_world::seed(db); }, std::move(secret)) {}
 
   /// A valid organizer token for `user`, as an Authorization header.
   header_list as(const std::string& user) const {

@@ -2,9 +2,7 @@
 // real SQLite file and a fake Twilio on the real interface.
 #include <catch2/catch.hpp>
 
-#include "sending/sender.hpp"
-#include "server_fixture.hpp"
-#include "tests/support/fake_twilio.hpp"
+#include "sending_server.hpp"
 
 using namespace smsd;
 using namespace smsd::test;
@@ -13,40 +11,16 @@ namespace {
 
 const header_list admin{bearer(test_admin_token)};
 
-struct send_fixture {
-  std::string url = temp_sqlite_url();
-  config cfg = http_test_config();
-  fake_status_intake intake;
-  std::unique_ptr<store> direct;
-  std::unique_ptr<store_pool> stores;
-  std::unique_ptr<fake_twilio> tw;
-  std::unique_ptr<sender> snd;
-  std::unique_ptr<http_server> server;
-
-  explicit send_fixture(bool with_sender = true) {
-    spdlog::set_level(spdlog::level::warn);
-    cfg.database_url = url;
-    direct = std::move(*open_store(url));
-    REQUIRE(direct->migrate());
-    REQUIRE(direct->upsert_event({"ev1", "No Edges", 1'800'000'000'000, "u1", 0, 0}));
-    REQUIRE(direct->upsert_attendee({"at1", "ev1", "John", std::nullopt,
-                                     std::string("+14158675309"), 0, 0}));
-    REQUIRE(direct->upsert_attendee({"at2", "ev1", "Jane", std::nullopt, std::nullopt, 0, 0}));
-    stores = std::make_unique<store_pool>(url, 4);
-    tw = std::make_unique<fake_twilio>(url);
-    if (with_sender) {
-      sender_settings ss;
-      ss.public_app_url = test_public_url;
-      ss.messaging_service_sid = "MG1";
-      snd = std::make_unique<sender>(ss, *stores, *tw, intake);
-    }
-    http_dependencies deps{&cfg, &intake, stores.get(), snd.get()};
-    server = std::make_unique<http_server>(deps);
-    REQUIRE_FALSE(server->start());
-  }
-  ~send_fixture() { server->stop(); }
-
-  http_test_client client() const { return http_test_client(server->port(), false); }
+struct send_fixture : sending_server {
+  explicit send_fixture(bool with_sender = true)
+    : sending_server(
+        [](store& db) {
+          REQUIRE(db.upsert_event({"ev1", "No Edges", 1'800'000'000'000, "u1", 0, 0}));
+          REQUIRE(db.upsert_attendee({"at1", "ev1", "John", std::nullopt,
+                                      std::string("+14158675309"), 0, 0}));
+          REQUIRE(db.upsert_attendee({"at2", "ev1", "Jane", std::nullopt, std::nullopt, 0, 0}));
+        },
+        "", with_sender) {}
 };
 
 std::string send_body(const std::string& extra = "") {
