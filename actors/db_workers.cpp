@@ -100,33 +100,53 @@ void store_worker::commit(write_batch batch, std::function<void(batch_outcome)> 
 }
 
 void store_worker::load(message_key key, std::function<void(caf::expected<loaded_state>)> done) {
-  executor_->post([this, key = std::move(key), done = std::move(done)] {
-    auto db = connection();
-    if (!db)
-      return done(db.error());
-    auto row = key.kind == message_key::by_id ? (*db)->find_message_by_id(key.value)
-                                              : (*db)->find_message_by_sid(key.value);
-    if (!row) {
-      forget_if_unavailable(row.error());
-      return done(row.error());
-    }
-    loaded_state out;
-    out.row = std::move(*row);
-    std::optional<std::string> sid;
-    if (out.row)
-      sid = out.row->message_sid;
-    else if (key.kind == message_key::by_sid)
-      sid = key.value;
-    if (sid) {
-      auto pending = (*db)->pending_events(*sid);
-      if (!pending) {
-        forget_if_unavailable(pending.error());
-        return done(pending.error());
-      }
-      out.pending = std::move(*pending);
-    }
-    done(std::move(out));
-  });
+  {
+    std::lock_guard<std::mutex> guard{loads_mtx_};
+    loads_.push_back({std::move(key), std::move(done)});
+    if (load_posted_)
+      return; // the round already queued reads this one too
+    load_posted_ = true;
+  }
+  executor_->post([this] { load_queued(); });
+}
+
+void store_worker::load_queued() {
+  constexpr std::size_t max_keys = 256; // per round; the rest go in the next
+  std::vector<queued_load> round;
+  bool more = false;
+  {
+    std::lock_guard<std::mutex> guard{loads_mtx_};
+    const auto n = static_cast<std::ptrdiff_t>(std::min(loads_.size(), max_keys));
+    round.assign(std::make_move_iterator(loads_.begin()),
+                 std::make_move_iterator(loads_.begin() + n));
+    loads_.erase(loads_.begin(), loads_.begin() + n);
+    more = !loads_.empty();
+    load_posted_ = more;
+  }
+  if (more)
+    executor_->post([this] { load_queued(); });
+  if (round.empty())
+    return;
+  std::vector<message_key> keys;
+  keys.reserve(round.size());
+  for (const auto& l : round)
+    keys.push_back(l.key);
+  auto db = connection();
+  if (!db) {
+    for (auto& l : round)
+      l.done(db.error());
+    return;
+  }
+  auto states = (*db)->load_messages(keys);
+  if (!states)
+    forget_if_unavailable(states.error());
+  for (std::size_t i = 0; i < round.size(); ++i) {
+    if (states && i < states->size())
+      round[i].done(std::move((*states)[i]));
+    else
+      round[i].done(states ? make_error(errc::database, "a load answered fewer keys")
+                           : caf::expected<loaded_state>{states.error()});
+  }
 }
 
 void store_worker::pending(

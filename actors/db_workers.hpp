@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ public:
 
 /// Both, on one database connection used from one executor (a thread of its own in production,
 /// inline in tests). The connection is opened on first use and reopened after it failed.
+/// Loads that queue up while the worker is busy are read together, with one round of queries
+/// (store::load_messages): under load a worker reads many message states per round trip.
 class store_worker final : public commit_worker, public load_worker {
 public:
   store_worker(std::string database_url, std::unique_ptr<blocking_executor> executor);
@@ -56,8 +59,17 @@ private:
   caf::expected<store*> connection();
   void forget_if_unavailable(const caf::error& e);
   caf::expected<std::vector<write_result>> commit_with_retry(const write_batch& ops);
+  void load_queued();
+
+  struct queued_load {
+    message_key key;
+    std::function<void(caf::expected<loaded_state>)> done;
+  };
 
   std::string url_;
+  std::mutex loads_mtx_;
+  std::vector<queued_load> loads_; ///< waiting for the next load round
+  bool load_posted_ = false;       ///< a load round is queued on the executor
   std::unique_ptr<store> db_;
   std::unique_ptr<blocking_executor> executor_;
 };

@@ -30,21 +30,6 @@ using pending_atom = caf::atom_constant<caf::atom("pending")>;
 /// of actors drops it, the waiting thread sees a broken promise (and answers 503).
 using ack_promise = std::shared_ptr<std::promise<void>>;
 
-/// How a message actor is found: by our id, or by Twilio's SID while the id is unknown.
-struct message_key {
-  enum kind_t : std::uint8_t { by_id, by_sid } kind = by_id;
-  std::string value;
-
-  std::string text() const { return (kind == by_id ? "id:" : "sid:") + value; }
-};
-
-/// What a message actor reads when it starts: its row (if any) and, when the row has a SID,
-/// the status events that arrived for that SID before the row had it.
-struct loaded_state {
-  std::optional<message_record> row;
-  std::vector<status_event_record> pending;
-};
-
 /// A message actor's request to the persistence actor.
 struct write_request {
   write_op op;

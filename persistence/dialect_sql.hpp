@@ -44,6 +44,10 @@ struct dialect_sql {
   std::string event_keys_by_message;    ///< (message_id, sid) -> dedup_key
   std::string event_keys_by_sid;        ///< (sid) -> dedup_key
   std::string pending_events;           ///< (sid) -> status event columns, oldest first
+  /// The same for many keys at once; the parameter is a JSON array of strings.
+  std::string messages_by_ids;         ///< (["id", ...]) -> message columns
+  std::string messages_by_sids;        ///< (["sid", ...]) -> message columns
+  std::string pending_events_of_sids;  ///< (["sid", ...]) -> status event columns, oldest first
   std::string matchable_pending_sids;   ///< (limit) -> message_sid
   std::string timeline_events;          ///< (message_id, sid) -> status event columns, oldest first
 

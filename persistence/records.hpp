@@ -78,6 +78,22 @@ struct status_event_record {
   std::string disposition = disposition::pending;
 };
 
+/// How a message is looked up: by our id, or by Twilio's SID while the id is unknown. It is
+/// also the key of the message's actor.
+struct message_key {
+  enum kind_t : std::uint8_t { by_id, by_sid } kind = by_id;
+  std::string value;
+
+  std::string text() const { return (kind == by_id ? "id:" : "sid:") + value; }
+};
+
+/// What a message actor reads when it starts: its row (if any) and, when the row (or, without a
+/// row, the key) has a SID, the status events kept pending for that SID, oldest first.
+struct loaded_state {
+  std::optional<message_record> row;
+  std::vector<status_event_record> pending;
+};
+
 struct event_record {
   std::string id;
   std::string name;

@@ -189,6 +189,14 @@ dialect_sql make() {
   s.event_keys_by_sid = "SELECT dedup_key FROM sms_status_events WHERE message_sid = $1";
   s.pending_events = "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events "
                      "WHERE message_sid = $1 AND disposition = 'pending' ORDER BY id";
+  // ARRAY(...) is computed once; "= ANY(array)" is then an index scan per element.
+  s.messages_by_ids = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE id = "
+                      "ANY(ARRAY(SELECT json_array_elements_text($1::json)))";
+  s.messages_by_sids = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE message_sid = "
+                       "ANY(ARRAY(SELECT json_array_elements_text($1::json)))";
+  s.pending_events_of_sids = "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events "
+                             "WHERE message_sid = ANY(ARRAY(SELECT json_array_elements_text($1::json))) "
+                             "AND disposition = 'pending' ORDER BY id";
   s.matchable_pending_sids = R"(SELECT e.message_sid FROM sms_status_events e
                                 WHERE e.disposition = 'pending'
                                   AND EXISTS (SELECT 1 FROM sms_messages m

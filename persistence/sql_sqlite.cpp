@@ -185,6 +185,14 @@ dialect_sql make() {
   s.event_keys_by_sid = "SELECT dedup_key FROM sms_status_events WHERE message_sid = ?1";
   s.pending_events = "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events "
                      "WHERE message_sid = ?1 AND disposition = 'pending' ORDER BY id";
+  // json_each turns the array into rows; each is looked up in the index.
+  s.messages_by_ids = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages "
+                      "WHERE id IN (SELECT value FROM json_each(?1))";
+  s.messages_by_sids = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages "
+                       "WHERE message_sid IN (SELECT value FROM json_each(?1))";
+  s.pending_events_of_sids = "SELECT " SMSD_EVENT_COLUMNS " FROM sms_status_events "
+                             "WHERE message_sid IN (SELECT value FROM json_each(?1)) "
+                             "AND disposition = 'pending' ORDER BY id";
   s.matchable_pending_sids = R"(SELECT e.message_sid FROM sms_status_events e
                                 WHERE e.disposition = 'pending'
                                   AND EXISTS (SELECT 1 FROM sms_messages m

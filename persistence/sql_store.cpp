@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/time.hpp"
 
@@ -312,6 +316,79 @@ caf::expected<std::vector<status_event_record>>
 sql_store::pending_events(const std::string& sid) {
   return guarded("pending events", [&]() -> caf::expected<std::vector<status_event_record>> {
     return read_events(*query(sql_.pending_events, {sid_param(sid)}));
+  });
+}
+
+namespace {
+
+/// A list of keys as one statement parameter: a JSON array of strings.
+Var json_list(const std::vector<std::string>& values) {
+  // PostgreSQL text must be valid UTF-8: a bad byte becomes U+FFFD, which matches no key.
+  return to_var(nlohmann::json(values).dump(-1, ' ', false,
+                                            nlohmann::json::error_handler_t::replace));
+}
+
+} // namespace
+
+caf::expected<std::vector<loaded_state>>
+sql_store::load_messages(const std::vector<message_key>& keys) {
+  return guarded("load messages", [&]() -> caf::expected<std::vector<loaded_state>> {
+    std::vector<loaded_state> out(keys.size());
+    std::vector<std::string> ids;
+    std::vector<std::string> sids;
+    for (const auto& k : keys)
+      if (!k.value.empty())
+        (k.kind == message_key::by_id ? ids : sids).push_back(k.value);
+    std::unordered_map<std::string, message_record> by_id;
+    std::unordered_map<std::string, std::string> id_of_sid;
+    auto read_rows = [&](const std::string& sql, const std::vector<std::string>& list) {
+      if (list.empty())
+        return;
+      auto rs = query(sql, {json_list(list)});
+      for (std::size_t i = 0; i < rs->rows(); ++i) {
+        auto m = read_message(row_view{*rs, i});
+        if (m.message_sid)
+          id_of_sid.emplace(*m.message_sid, m.id);
+        auto id = m.id;
+        by_id.emplace(std::move(id), std::move(m));
+      }
+    };
+    read_rows(sql_.messages_by_ids, ids);
+    read_rows(sql_.messages_by_sids, sids);
+
+    // Each key's row, and the SID whose pending events it needs.
+    std::vector<std::optional<std::string>> sid_of_key(keys.size());
+    std::vector<std::string> pending_sids;
+    std::unordered_set<std::string> asked;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const auto& k = keys[i];
+      if (k.value.empty())
+        continue;
+      const message_record* row = nullptr;
+      if (k.kind == message_key::by_id) {
+        auto it = by_id.find(k.value);
+        row = it == by_id.end() ? nullptr : &it->second;
+      } else if (auto s = id_of_sid.find(k.value); s != id_of_sid.end()) {
+        row = &by_id.at(s->second);
+      }
+      if (row)
+        out[i].row = *row;
+      sid_of_key[i] = row ? row->message_sid
+                          : (k.kind == message_key::by_sid ? std::optional{k.value} : std::nullopt);
+      if (sid_of_key[i] && asked.insert(*sid_of_key[i]).second)
+        pending_sids.push_back(*sid_of_key[i]);
+    }
+    if (pending_sids.empty())
+      return out;
+    std::unordered_map<std::string, std::vector<status_event_record>> pending;
+    for (auto& e : read_events(*query(sql_.pending_events_of_sids, {json_list(pending_sids)})))
+      if (e.message_sid)
+        pending[*e.message_sid].push_back(std::move(e)); // still oldest first
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (sid_of_key[i])
+        if (auto it = pending.find(*sid_of_key[i]); it != pending.end())
+          out[i].pending = it->second;
+    return out;
   });
 }
 

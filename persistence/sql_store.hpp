@@ -61,6 +61,8 @@ public:
   caf::expected<std::vector<std::string>>
   event_keys(const std::optional<std::string>& message_id, const std::string& sid) override;
   caf::expected<std::vector<status_event_record>> pending_events(const std::string& sid) override;
+  caf::expected<std::vector<loaded_state>>
+  load_messages(const std::vector<message_key>& keys) override;
   caf::expected<std::vector<std::string>> matchable_pending_sids(int limit) override;
   caf::expected<std::optional<message_timeline>> timeline(const std::string& id_or_sid) override;
 

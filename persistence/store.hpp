@@ -81,6 +81,12 @@ public:
   /// Status events with disposition 'pending' for this SID, oldest first.
   virtual caf::expected<std::vector<status_event_record>> pending_events(const std::string& sid) = 0;
 
+  /// What message actors load when they start, for many keys in one go (three queries however
+  /// many keys): per key, in order, its row and the pending events of its SID (the row's SID,
+  /// or without a row the key's own when it is a SID).
+  virtual caf::expected<std::vector<loaded_state>>
+  load_messages(const std::vector<message_key>& keys) = 0;
+
   /// SIDs that have pending events and, by now, a message row: the work of the pending sweep.
   virtual caf::expected<std::vector<std::string>> matchable_pending_sids(int limit) = 0;
 

@@ -191,3 +191,67 @@ STORE_TEST("inserting a message for a missing event or attendee is not found", "
   CHECK(code_of(s->insert_message(make_message("m1", "SM1", "e2", "a1"))) == errc::not_found);
   CHECK_FALSE(ok(s->find_message_by_id("m1")).has_value());
 }
+
+STORE_TEST("load_messages reads many keys in one round, as one key at a time would", "") {
+  auto s = seeded_store(url);
+  ok(s->insert_message(make_message("m1", "SM1")));
+  ok(s->insert_message(make_message("m2", std::nullopt)));
+  ok(s->insert_message(make_message("m3", "SM3")));
+  ok(s->commit({pending_op("k1-sent", "SM1", "sent", 2'000),
+                pending_op("k1-delivered", "SM1", "delivered", 3'000),
+                pending_op("k9-sent", "SM9", "sent", 2'500),
+                pending_op("k3-sent", "SM3", "sent", 2'600)}));
+
+  const std::vector<message_key> keys = {
+    {message_key::by_id, "m1"},   // a row with a SID: its pending events come along
+    {message_key::by_sid, "SM1"}, // the same message by its SID
+    {message_key::by_id, "m2"},   // a row without a SID: no pending events
+    {message_key::by_sid, "SM9"}, // no row yet: the SID's own pending events
+    {message_key::by_id, "nope"}, // nothing at all
+    {message_key::by_sid, ""},    // an empty SID matches nothing
+    {message_key::by_sid, "SM3"},
+  };
+  auto loaded = ok(s->load_messages(keys));
+  REQUIRE(loaded.size() == keys.size());
+
+  auto dedup_keys = [](const loaded_state& l) {
+    std::vector<std::string> out;
+    for (const auto& e : l.pending)
+      out.push_back(e.dedup_key);
+    return out;
+  };
+  using strings = std::vector<std::string>;
+  REQUIRE(loaded[0].row);
+  CHECK(loaded[0].row->id == "m1");
+  CHECK(dedup_keys(loaded[0]) == strings{"k1-sent", "k1-delivered"});
+  REQUIRE(loaded[1].row);
+  CHECK(loaded[1].row->id == "m1");
+  CHECK(dedup_keys(loaded[1]) == strings{"k1-sent", "k1-delivered"});
+  REQUIRE(loaded[2].row);
+  CHECK(loaded[2].row->id == "m2");
+  CHECK(loaded[2].pending.empty());
+  CHECK_FALSE(loaded[3].row);
+  CHECK(dedup_keys(loaded[3]) == strings{"k9-sent"});
+  CHECK_FALSE(loaded[4].row);
+  CHECK(loaded[4].pending.empty());
+  CHECK_FALSE(loaded[5].row);
+  CHECK(loaded[5].pending.empty());
+  REQUIRE(loaded[6].row);
+  CHECK(loaded[6].row->message_sid == std::optional<std::string>{"SM3"});
+  CHECK(dedup_keys(loaded[6]) == strings{"k3-sent"});
+
+  // The same answers as the one-key reads, field for field.
+  auto one = ok(s->find_message_by_id("m1"));
+  REQUIRE(one);
+  CHECK(one->state.status == loaded[0].row->state.status);
+  CHECK(one->to_phone == loaded[0].row->to_phone);
+  CHECK(one->created_at == loaded[0].row->created_at);
+  CHECK(ok(s->pending_events("SM1")).size() == loaded[0].pending.size());
+
+  CHECK(ok(s->load_messages({})).empty());
+  // Keys that are not plain ASCII are only keys: nothing matches, nothing fails.
+  auto odd = ok(s->load_messages({{message_key::by_sid, "SM\"],[\xff"}, {message_key::by_id, "'"}}));
+  REQUIRE(odd.size() == 2);
+  CHECK_FALSE(odd[0].row);
+  CHECK_FALSE(odd[1].row);
+}
