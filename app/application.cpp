@@ -81,13 +81,15 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
 
   auto p = std::make_unique<impl>();
   p->cfg = cfg;
-  auto threads = std::max(2u, std::thread::hardware_concurrency());
+  // Actors only compute and hand work on; the HTTP and database threads need the other cores.
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = cfg.actor_threads > 0 ? cfg.actor_threads : std::max(1, cores - 1);
   p->caf_cfg.set("scheduler.max-threads", static_cast<size_t>(threads));
   p->system = std::make_unique<caf::actor_system>(p->caf_cfg);
   auto& sys = *p->system;
 
   const int writers = cfg.db_writers > 0 ? cfg.db_writers : (cfg.is_postgres() ? 2 : 1);
-  const int loaders = cfg.is_postgres() ? 4 : 2;
+  const int loaders = cfg.db_readers > 0 ? cfg.db_readers : (cfg.is_postgres() ? 4 : 1);
   auto worker = [&](const std::string& name) {
     return std::make_shared<store_worker>(cfg.database_url,
                                           std::make_unique<thread_executor>(name));

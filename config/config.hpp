@@ -55,9 +55,11 @@ struct config {
   // Persistence
   int db_pool_size = 8;      ///< read/admin connections shared by HTTP threads
   int db_writers = 0;        ///< group-commit connections; 0 = auto (SQLite 1, PostgreSQL 2)
+  int db_readers = 0;        ///< connections loading message actors' state; 0 = auto (SQLite 1, PostgreSQL 4)
   int max_batch_ops = 2048;  ///< upper bound of one group commit
 
   // Message actors
+  int actor_threads = 0;         ///< CAF scheduler threads; 0 = auto (one fewer than the cores, at least 1)
   int message_idle_ms = 30000;   ///< a message actor stops after this long without work
   int pending_sweep_ms = 10000;  ///< how often callbacks kept before their row are retried
 

@@ -113,12 +113,13 @@ std::vector<std::string> twilio_url_variants(std::string_view url) {
 bool twilio_signature_valid(const std::vector<std::string>& tokens, std::string_view url,
                             const form_params& params, std::string_view signature) {
   const std::string rest = sorted_params(params);
-  bool valid = false;
+  // Each comparison is constant-time; which URL form or token matched is no secret, so the
+  // search stops at the first match (most callbacks match the URL as received, primary token).
   for (const auto& variant : twilio_url_variants(url))
     for (const auto& token : tokens)
-      if (!token.empty())
-        valid |= equal_constant_time(hmac_sha1_base64(token, variant, rest), signature);
-  return valid;
+      if (!token.empty() && equal_constant_time(hmac_sha1_base64(token, variant, rest), signature))
+        return true;
+  return false;
 }
 
 } // namespace smsd

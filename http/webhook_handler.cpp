@@ -168,7 +168,8 @@ http_response handle_status_callback(const handler_env& env, const request_conte
     spdlog::warn("twilio callback {} not stored: {}; answering 503", message_sid, e.what());
     return error_response(503, "status update not stored; retry later");
   }
-  return json_response(200, nlohmann::json{{"success", true}});
+  static const http_response stored = json_response(200, nlohmann::json{{"success", true}});
+  return stored;
 }
 
 void add_webhook_routes(router& routes, const handler_env& env) {

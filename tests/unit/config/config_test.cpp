@@ -73,6 +73,7 @@ TEST_CASE("a bad setting is an error that names it", "[config]") {
     {"SMSD_DATABASE_URL", "sqlite:"}, {"SMSD_HTTP_THREADS", "0"},
     {"SMSD_HTTP_THREADS", "12abc"},   {"PUBLIC_APP_URL", "ftp://x"},
     {"SMSD_LOG_LEVEL", "loud"},       {"TWILIO_API_BASE_URL", "api.twilio.com"},
+    {"SMSD_DB_READERS", "-1"},        {"SMSD_ACTOR_THREADS", "257"},
   };
   for (auto& c : cases) {
     auto cfg = load_config(env_of({{c.name, c.value}}));
@@ -81,6 +82,17 @@ TEST_CASE("a bad setting is an error that names it", "[config]") {
     CHECK(code_of(cfg.error()) == errc::invalid_argument);
     CHECK(message_of(cfg.error()).rfind(c.name, 0) == 0);
   }
+}
+
+TEST_CASE("thread and connection counts default to auto and can be set", "[config]") {
+  auto defaults = load_config(env_of({}));
+  REQUIRE(defaults);
+  CHECK(defaults->db_readers == 0);
+  CHECK(defaults->actor_threads == 0);
+  auto set = load_config(env_of({{"SMSD_DB_READERS", "3"}, {"SMSD_ACTOR_THREADS", "2"}}));
+  REQUIRE(set);
+  CHECK(set->db_readers == 3);
+  CHECK(set->actor_threads == 2);
 }
 
 TEST_CASE("a configuration file that is missing, not JSON or has unknown keys is refused",
