@@ -96,13 +96,69 @@ bool transient(const std::string& state) {
          || state == "57P01" || state == "57P02" || state == "57P03"; // shutdown, starting
 }
 
-json null_or(const std::optional<std::string>& v) {
-  return v ? json(*v) : json(nullptr);
-}
+/// A JSON array of flat objects, written straight into one string: the batch statement's
+/// parameters (json_to_recordset reads them). Strings are escaped by nlohmann/json unless they
+/// are plain printable ASCII, which is most of them.
+class json_rows {
+public:
+  void begin_row() {
+    out_ += out_.size() > 1 ? ",{" : "{";
+    first_field_ = true;
+  }
+  void end_row() { out_ += '}'; }
 
-json null_or(const std::optional<millis>& v) {
-  return v ? json(*v) : json(nullptr);
-}
+  void field(const char* name, const std::string& v) {
+    key(name);
+    append_string(v);
+  }
+  void field(const char* name, const std::optional<std::string>& v) {
+    key(name);
+    if (v)
+      append_string(*v);
+    else
+      out_ += "null";
+  }
+  void field(const char* name, std::int64_t v) {
+    key(name);
+    out_ += std::to_string(v);
+  }
+  void field(const char* name, const std::optional<std::int64_t>& v) {
+    key(name);
+    out_ += v ? std::to_string(*v) : std::string{"null"};
+  }
+
+  bool empty() const { return out_.size() == 1; }
+  /// The array as a statement parameter.
+  Poco::Dynamic::Var param() const { return to_var(out_ + "]"); }
+
+private:
+  void key(const char* name) {
+    if (!first_field_)
+      out_ += ',';
+    first_field_ = false;
+    out_ += '"';
+    out_ += name;
+    out_ += "\":";
+  }
+
+  void append_string(const std::string& v) {
+    const bool plain = std::all_of(v.begin(), v.end(), [](char c) {
+      return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    });
+    if (plain) {
+      out_ += '"';
+      out_ += v;
+      out_ += '"';
+      return;
+    }
+    // PostgreSQL text must be valid UTF-8, so bad bytes are replaced rather than failing the
+    // whole batch.
+    out_ += json(v).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  std::string out_ = "[";
+  bool first_field_ = true;
+};
 
 /// [begin, end) ranges of ops in which no two updates target the same message and no two
 /// resolutions the same event, so that one commit_batch statement can write each range.
@@ -129,12 +185,6 @@ std::vector<std::pair<std::size_t, std::size_t>> segments(const std::vector<writ
   }
   out.emplace_back(begin, ops.size());
   return out;
-}
-
-/// The statement parameter of a JSON array; PostgreSQL text must be valid UTF-8, so bad bytes
-/// are replaced rather than failing the whole batch.
-Poco::Dynamic::Var json_param(const json& j) {
-  return to_var(j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 } // namespace
@@ -252,48 +302,57 @@ std::vector<write_result> postgres_store::write_batch(const std::vector<write_op
     if (ops[i].send && !write_send(*ops[i].send))
       out[i].message_exists = false;
   for (auto [begin, end] : parts) {
-    auto updates = json::array();
-    auto inserts = json::array();
-    auto resolutions = json::array();
+    json_rows updates;
+    json_rows inserts;
+    json_rows resolutions;
+    std::int64_t ord = 0;
     for (auto i = begin; i < end; ++i) {
       const auto& op = ops[i];
+      const auto op_index = static_cast<std::int64_t>(i);
       if (op.update) {
         const auto& u = *op.update;
-        const auto& s = u.state;
-        updates.push_back({{"op", i},
-                           {"id", u.message_id},
-                           {"message_sid", null_or(u.message_sid)},
-                           {"status", s.status},
-                           {"provider_status", null_or(s.provider_status)},
-                           {"status_rank", s.status_rank},
-                           {"error_code", null_or(s.error_code)},
-                           {"error_message", null_or(s.error_message)},
-                           {"sent_at", null_or(s.sent_at)},
-                           {"delivered_at", null_or(s.delivered_at)},
-                           {"raw_payload", null_or(s.raw_payload)},
-                           {"status_updated_at", s.status_updated_at}});
+        const auto& st = u.state;
+        updates.begin_row();
+        updates.field("op", op_index);
+        updates.field("id", u.message_id);
+        updates.field("message_sid", u.message_sid);
+        updates.field("status", st.status);
+        updates.field("provider_status", st.provider_status);
+        updates.field("status_rank", std::int64_t{st.status_rank});
+        updates.field("error_code", st.error_code);
+        updates.field("error_message", st.error_message);
+        updates.field("sent_at", st.sent_at);
+        updates.field("delivered_at", st.delivered_at);
+        updates.field("raw_payload", st.raw_payload);
+        updates.field("status_updated_at", st.status_updated_at);
+        updates.end_row();
       }
-      for (const auto& e : op.inserts)
-        inserts.push_back({{"ord", inserts.size()},
-                           {"op", i},
-                           {"message_id", null_or(e.message_id)},
-                           {"message_sid", null_or(e.message_sid)},
-                           {"provider_status", e.provider_status},
-                           {"error_code", null_or(e.error_code)},
-                           {"source", e.source},
-                           {"dedup_key", e.dedup_key},
-                           {"payload", e.payload},
-                           {"received_at", e.received_at},
-                           {"applied", e.applied ? 1 : 0},
-                           {"disposition", e.disposition}});
-      for (const auto& r : op.resolutions)
-        resolutions.push_back({{"event_id", r.event_id},
-                               {"message_id", r.message_id},
-                               {"applied", r.applied ? 1 : 0},
-                               {"disposition", r.disposition}});
+      for (const auto& e : op.inserts) {
+        inserts.begin_row();
+        inserts.field("ord", ord++);
+        inserts.field("op", op_index);
+        inserts.field("message_id", e.message_id);
+        inserts.field("message_sid", e.message_sid);
+        inserts.field("provider_status", e.provider_status);
+        inserts.field("error_code", e.error_code);
+        inserts.field("source", e.source);
+        inserts.field("dedup_key", e.dedup_key);
+        inserts.field("payload", e.payload);
+        inserts.field("received_at", e.received_at);
+        inserts.field("applied", std::int64_t{e.applied ? 1 : 0});
+        inserts.field("disposition", e.disposition);
+        inserts.end_row();
+      }
+      for (const auto& r : op.resolutions) {
+        resolutions.begin_row();
+        resolutions.field("event_id", r.event_id);
+        resolutions.field("message_id", r.message_id);
+        resolutions.field("applied", std::int64_t{r.applied ? 1 : 0});
+        resolutions.field("disposition", r.disposition);
+        resolutions.end_row();
+      }
     }
-    auto rs = query(sql_.commit_batch,
-                    {json_param(updates), json_param(inserts), json_param(resolutions)});
+    auto rs = query(sql_.commit_batch, {updates.param(), inserts.param(), resolutions.param()});
     for (std::size_t row = 0; row < rs->rows(); ++row) {
       row_view r{*rs, row};
       auto& result = out.at(static_cast<std::size_t>(r.int64("op")));

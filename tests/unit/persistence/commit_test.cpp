@@ -321,3 +321,31 @@ STORE_TEST("two connections committing at once never move a message backwards", 
   }
   CHECK(applied_events == applied_a + applied_b);
 }
+
+STORE_TEST("text with quotes, backslashes, control characters and UTF-8 is stored as it came", "") {
+  auto s = seeded_store(url);
+  ok(s->insert_message(make_message("m1", "SM1")));
+  const std::string odd = "He said \"hi\" \\ back\\slash\nnew line\ttab \x01 caf\xc3\xa9 \xf0\x9f\x8e\x89";
+  auto op = status_op("m1", "SM1", "failed", "failed", 4, 2'000);
+  op.update->state.error_code = "30003";
+  op.update->state.error_message = odd;
+  op.update->state.raw_payload = R"({"Body":")" + odd + R"("})";
+  op.inserts[0].payload = *op.update->state.raw_payload;
+  op.inserts[0].dedup_key = "key with \"quotes\" and " + odd;
+  auto r = commit_ok(*s, {op});
+  CHECK(r[0].updated);
+  auto m = find_or_fail(*s, "m1");
+  CHECK(m.state.error_message == odd);
+  CHECK(m.state.raw_payload == op.update->state.raw_payload);
+  auto e = only_event(*s, "m1", op.inserts[0].dedup_key);
+  CHECK(e.payload == op.inserts[0].payload);
+
+  // A byte that is not UTF-8 does not fail the batch (PostgreSQL stores U+FFFD in its place).
+  ok(s->insert_message(make_message("m2", "SM2")));
+  auto bad = status_op("m2", "SM2", "sent", "sent", 3, 2'000);
+  bad.update->state.raw_payload = "{\"Body\":\"\xff\"}";
+  bad.inserts[0].payload = *bad.update->state.raw_payload;
+  r = commit_ok(*s, {bad, status_op("m1", "SM1", "read", "read", 5, 3'000)});
+  CHECK(r[0].updated);
+  CHECK(find_or_fail(*s, "m2").state.status == "sent");
+}
