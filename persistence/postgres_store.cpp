@@ -127,7 +127,6 @@ public:
     out_ += v ? std::to_string(*v) : std::string{"null"};
   }
 
-  bool empty() const { return out_.size() == 1; }
   /// The array as a statement parameter.
   Poco::Dynamic::Var param() const { return to_var(out_ + "]"); }
 
