@@ -4,12 +4,14 @@
 #
 #   bench/run_callback_bench.sh [--messages M] [--duration S] [--connections "64 256"]
 #                               [--databases "sqlite postgresql"] [--threads T] [--no-build]
+#                               [--switches]
 #     --messages M     message SIDs per run; each gets `sent` then `delivered` (default 5000)
 #     --duration S     time limit of each run's load phase, seconds (default 60)
 #     --connections L  connection counts to run (default "64 256")
 #     --databases L    which databases (default "sqlite postgresql")
 #     --threads T      callback_load's epoll threads (default 1)
 #     --no-build       use the binaries already built, as they are
+#     --switches       also count smsd's context switches by thread name, for 2 s of each run
 #
 # smsd's settings come from the environment where set (SMSD_HTTP_THREADS, SMSD_DB_WRITERS, ...);
 # SMSD_HTTP_THREADS defaults to the largest connection count + 32. SMSD_BUILD_DIR picks the build.
@@ -25,6 +27,7 @@ connections="64 256"
 databases="sqlite postgresql"
 threads=1
 build=1
+switches=0
 while (($# > 0)); do
   case "$1" in
     --messages) messages="${2:?--messages needs a value}"; shift ;;
@@ -33,8 +36,9 @@ while (($# > 0)); do
     --databases) databases="${2:?--databases needs a value}"; shift ;;
     --threads) threads="${2:?--threads needs a value}"; shift ;;
     --no-build) build=0 ;;
+    --switches) switches=1 ;;
     -h | --help)
-      sed -n '2,16s/^# \{0,1\}//p' "$0"
+      sed -n '2,18s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -104,6 +108,28 @@ trap 'exit 143' TERM
 rows=()
 all_clean=1
 
+# thread_switches PID: "name voluntary involuntary" per thread name of PID, summed.
+thread_switches() {
+  local t name
+  for t in /proc/"$1"/task/*; do
+    name="$(cat "$t/comm" 2>/dev/null)" || continue
+    awk -v n="${name// /_}" '/^voluntary_ctxt/ {v = $2} /^nonvoluntary/ {i = $2}
+                             END {print n, v + 0, i + 0}' "$t/status" 2>/dev/null
+  done | awk '{v[$1] += $2; i[$1] += $3} END {for (k in v) print k, v[k], i[k]}' | sort
+}
+
+# count_switches PID OUT: after 1 s of load, smsd's context switches per second over 2 s.
+count_switches() {
+  local before
+  sleep 1
+  before="$(thread_switches "$1")"
+  sleep 2
+  join <(printf '%s\n' "$before") <(thread_switches "$1") | awk '
+    {v = ($4 - $2) / 2; i = ($5 - $3) / 2; tv += v; ti += i
+     printf "    %-16s voluntary %7d/s  involuntary %7d/s\n", $1, v, i}
+    END {printf "    %-16s voluntary %7d/s  involuntary %7d/s\n", "(all threads)", tv, ti}' >"$2"
+}
+
 # run_database NAME URL: seeds one run per connection count, starts smsd, loads it, stops it.
 run_database() {
   local db="$1" url="$2" port c run_id out result
@@ -132,11 +158,25 @@ run_database() {
   for c in $connections; do
     log "$db: $c connections, $((messages * 2)) callbacks"
     out="$work/load-$db-$c.txt"
+    local counter=""
+    if ((switches)); then
+      count_switches "$smsd_pid" "$work/switches-$db-$c.txt" &
+      counter=$!
+    fi
     timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
       --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
       --messages "$messages" --duration "$duration" --threads "$threads" \
       --run-id "${run_ids[$c]}" </dev/null >"$out" || all_clean=0
     sed 's/^/    /' "$out" | grep -v '^    RESULT ' >&2 || true
+    if [[ -n "$counter" ]]; then
+      wait "$counter" || true
+      if [[ -s "$work/switches-$db-$c.txt" ]]; then
+        echo "    context switches of smsd during the load (divide by requests/s for per request):" >&2
+        cat "$work/switches-$db-$c.txt" >&2
+      else
+        echo "    context switches: the load ended within 3 s; nothing counted" >&2
+      fi
+    fi
     result="$(grep '^RESULT ' "$out" || true)"
     [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections"
     rows+=("$db $result")
