@@ -4,13 +4,15 @@
 #
 #   bench/run_callback_bench.sh [--messages M] [--duration S] [--connections "64 256"]
 #                               [--databases "sqlite postgresql"] [--threads T] [--no-build]
-#                               [--switches]
+#                               [--repeat N] [--switches]
 #     --messages M     message SIDs per run; each gets `sent` then `delivered` (default 5000)
 #     --duration S     time limit of each run's load phase, seconds (default 60)
 #     --connections L  connection counts to run (default "64 256")
 #     --databases L    which databases (default "sqlite postgresql")
 #     --threads T      callback_load's epoll threads (default 1)
 #     --no-build       use the binaries already built, as they are
+#     --repeat N       run each database and connection count N times (fresh messages each time)
+#                      and also print the medians; this box varies by about 10% between runs
 #     --switches       also count smsd's context switches by thread name, for 2 s of each run
 #
 # smsd's settings come from the environment where set (SMSD_HTTP_THREADS, SMSD_DB_WRITERS, ...);
@@ -28,6 +30,7 @@ databases="sqlite postgresql"
 threads=1
 build=1
 switches=0
+repeat=1
 while (($# > 0)); do
   case "$1" in
     --messages) messages="${2:?--messages needs a value}"; shift ;;
@@ -37,15 +40,16 @@ while (($# > 0)); do
     --threads) threads="${2:?--threads needs a value}"; shift ;;
     --no-build) build=0 ;;
     --switches) switches=1 ;;
+    --repeat) repeat="${2:?--repeat needs a value}"; shift ;;
     -h | --help)
-      sed -n '2,18s/^# \{0,1\}//p' "$0"
+      sed -n '2,20s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
   shift
 done
-for n in "$messages" "$duration" "$threads" $connections; do
+for n in "$messages" "$duration" "$threads" "$repeat" $connections; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "'$n' is not a positive whole number"
 done
 for db in $databases; do
@@ -132,14 +136,16 @@ count_switches() {
 
 # run_database NAME URL: seeds one run per connection count, starts smsd, loads it, stops it.
 run_database() {
-  local db="$1" url="$2" port c run_id out result
+  local db="$1" url="$2" port c r run_id out result
   local -A run_ids=()
   for c in $connections; do
-    run_id="$db-$c-$$-$RANDOM"
-    log "$db: seeding $messages messages for the $c-connection run"
-    "$load_bin" --seed-db "$url" --seed-only --messages "$messages" --run-id "$run_id" \
-      --account-sid "$account_sid" >/dev/null || die "seeding $db failed"
-    run_ids[$c]="$run_id"
+    for ((r = 1; r <= repeat; r++)); do
+      run_id="$db-$c-$r-$$-$RANDOM"
+      log "$db: seeding $messages messages for $c-connection run $r of $repeat"
+      "$load_bin" --seed-db "$url" --seed-only --messages "$messages" --run-id "$run_id" \
+        --account-sid "$account_sid" >/dev/null || die "seeding $db failed"
+      run_ids[$c-$r]="$run_id"
+    done
   done
 
   port="$(free_port)"
@@ -156,30 +162,32 @@ run_database() {
   fi
 
   for c in $connections; do
-    log "$db: $c connections, $((messages * 2)) callbacks"
-    out="$work/load-$db-$c.txt"
-    local counter=""
-    if ((switches)); then
-      count_switches "$smsd_pid" "$work/switches-$db-$c.txt" &
-      counter=$!
-    fi
-    timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
-      --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
-      --messages "$messages" --duration "$duration" --threads "$threads" \
-      --run-id "${run_ids[$c]}" </dev/null >"$out" || all_clean=0
-    sed 's/^/    /' "$out" | grep -v '^    RESULT ' >&2 || true
-    if [[ -n "$counter" ]]; then
-      wait "$counter" || true
-      if [[ -s "$work/switches-$db-$c.txt" ]]; then
-        echo "    context switches of smsd during the load (divide by requests/s for per request):" >&2
-        cat "$work/switches-$db-$c.txt" >&2
-      else
-        echo "    context switches: the load ended within 3 s; nothing counted" >&2
+    for ((r = 1; r <= repeat; r++)); do
+      log "$db: $c connections, $((messages * 2)) callbacks (run $r of $repeat)"
+      out="$work/load-$db-$c-$r.txt"
+      local counter=""
+      if ((switches)); then
+        count_switches "$smsd_pid" "$work/switches-$db-$c-$r.txt" &
+        counter=$!
       fi
-    fi
-    result="$(grep '^RESULT ' "$out" || true)"
-    [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections"
-    rows+=("$db $result")
+      timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
+        --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
+        --messages "$messages" --duration "$duration" --threads "$threads" \
+        --run-id "${run_ids[$c-$r]}" </dev/null >"$out" || all_clean=0
+      sed 's/^/    /' "$out" | grep -v '^    RESULT ' >&2 || true
+      if [[ -n "$counter" ]]; then
+        wait "$counter" || true
+        if [[ -s "$work/switches-$db-$c-$r.txt" ]]; then
+          echo "    context switches of smsd during the load (divide by requests/s for per request):" >&2
+          cat "$work/switches-$db-$c-$r.txt" >&2
+        else
+          echo "    context switches: the load ended within 3 s; nothing counted" >&2
+        fi
+      fi
+      result="$(grep '^RESULT ' "$out" || true)"
+      [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections (run $r)"
+      rows+=("$db $result")
+    done
   done
   if ! kill -0 "$smsd_pid" 2>/dev/null; then
     tail -n 30 "$work/smsd-$db.log" >&2 || true
@@ -222,6 +230,24 @@ for row in "${rows[@]}"; do
     "$(field p99_ms "$row")" "$(field max_ms "$row")" \
     "$(field served "$row")/$(field connections "$row")"
 done
+if ((repeat > 1)); then
+  echo
+  echo "medians of $repeat runs"
+  printf '%-11s %5s %9s %8s\n' database conns 'req/s' 'p99 ms'
+  for db in $databases; do
+    for c in $connections; do
+      rps=() p99=()
+      for row in "${rows[@]}"; do
+        [[ "${row%% *}" == "$db" && "$(field connections "$row")" == "$c" ]] || continue
+        rps+=("$(field rps "$row")")
+        p99+=("$(field p99_ms "$row")")
+      done
+      printf '%-11s %5s %9s %8s\n' "$db" "$c" \
+        "$(printf '%s\n' "${rps[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')" \
+        "$(printf '%s\n' "${p99[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
+    done
+  done
+fi
 if ((all_clean)); then
   echo "every request answered 200, every connection served"
 else
