@@ -12,7 +12,7 @@ namespace smsd {
 
 /// Group commit for every message actor: while a commit worker is idle, what is pending goes
 /// out at once; while all are busy, requests collect into the next batch. Acknowledges each
-/// request (its ack promise) only after its transaction committed.
+/// request (its ack) only after its transaction committed.
 using persistence_actor = caf::typed_actor<
   // Queue a write for the next batch.
   caf::reacts_to<write_atom, write_request>,
@@ -22,7 +22,7 @@ using persistence_actor = caf::typed_actor<
 /// One SMS's state machine. Every change to a message passes through its actor.
 using message_actor = caf::typed_actor<
   // A status report (callback, send result, poll); the ack is fulfilled once it is durable.
-  caf::reacts_to<report_atom, status_report, ack_promise>,
+  caf::reacts_to<report_atom, status_report, ack_ptr>,
   // The pending sweep found events for this message's SID that arrived before its row.
   caf::reacts_to<sweep_atom>,
   // The persistence actor's word that a write did not go as expected.

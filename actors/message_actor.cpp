@@ -16,12 +16,12 @@ namespace {
 
 using self_ptr = message_actor::stateful_pointer<message_state>;
 
-void fail_ack(const ack_promise& ack, const std::string& why) {
+void fail_ack(const ack_ptr& ack, const std::string& why) {
   if (ack)
-    ack->set_exception(std::make_exception_ptr(std::runtime_error(why)));
+    ack->fail(why);
 }
 
-void send_write(self_ptr self, write_op op, ack_promise ack, bool expect_update) {
+void send_write(self_ptr self, write_op op, ack_ptr ack, bool expect_update) {
   write_request wr;
   wr.op = std::move(op);
   wr.ack = std::move(ack);
@@ -66,7 +66,7 @@ void apply_pending(self_ptr self, std::vector<status_event_record> pending) {
   send_write(self, std::move(op), nullptr, changed);
 }
 
-void process(self_ptr self, status_report& r, ack_promise& ack) {
+void process(self_ptr self, status_report& r, ack_ptr& ack) {
   auto& st = self->state;
   auto ev = event_for(r);
   write_op op;
@@ -224,7 +224,7 @@ message_actor::behavior_type message_impl(message_actor::stateful_pointer<messag
   st.entry = std::move(entry);
   st.deps = std::move(deps);
   return {
-    [=](report_atom, status_report& r, ack_promise& ack) {
+    [=](report_atom, status_report& r, ack_ptr& ack) {
       auto& st = self->state;
       ++st.processed;
       arm_idle_timer(self);

@@ -32,7 +32,7 @@ struct message_state {
   bool loading = false;
   bool deleted = false; ///< the row existed and was deleted (its event or attendee went)
   std::optional<message_record> row;
-  std::vector<std::pair<status_report, ack_promise>> waiting; ///< reports that came during a load
+  std::vector<std::pair<status_report, ack_ptr>> waiting; ///< reports that came during a load
   std::uint64_t processed = 0; ///< inputs from the router handled (see message_router::try_retire)
   caf::actor_clock::time_point last_input; ///< on the actor clock, so tests can simulate time
   bool timer_armed = false;

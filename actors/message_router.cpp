@@ -21,7 +21,7 @@ void message_router::route(const message_key& key, Ts&&... xs) {
   auto text = key.text();
   std::lock_guard<std::mutex> guard{mtx_};
   if (closed_)
-    return; // the inputs (and their ack promises) are dropped: callers see a broken promise
+    return; // the inputs (and their acks) are dropped: each ack tells its caller so
   auto& e = actors_[text];
   if (!e) {
     e = std::make_shared<entry>();
@@ -39,14 +39,11 @@ void message_router::route(const message_key& key, Ts&&... xs) {
   caf::anon_send(e->handle, std::forward<Ts>(xs)...);
 }
 
-std::future<void> message_router::submit(status_report report) {
-  auto ack = std::make_shared<std::promise<void>>();
-  auto fut = ack->get_future();
-  route_report(std::move(report), std::move(ack));
-  return fut;
+void message_router::submit(status_report report, durable_callback done) {
+  route_report(std::move(report), std::make_shared<durable_ack>(std::move(done)));
 }
 
-void message_router::route_report(status_report report, ack_promise ack) {
+void message_router::route_report(status_report report, ack_ptr ack) {
   message_key key = report.message_id ? message_key{message_key::by_id, *report.message_id}
                                       : message_key{message_key::by_sid, report.message_sid};
   route(key, report_atom::value, std::move(report), std::move(ack));

@@ -32,10 +32,11 @@ public:
   message_router(caf::actor_system& sys, persistence_actor persistence,
                  std::vector<std::shared_ptr<load_worker>> loaders, int idle_ms);
 
-  std::future<void> submit(status_report report) override;
+  using status_intake::submit;
+  void submit(status_report report, durable_callback done) override;
 
   /// Hands a report to its message's actor; `ack` is fulfilled when it is durable.
-  void route_report(status_report report, ack_promise ack);
+  void route_report(status_report report, ack_ptr ack);
 
   /// Tells the actor of the message with this SID to apply its pending events.
   void sweep(const std::string& sid);

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,14 +25,10 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using feedback_atom = caf::atom_constant<caf::atom("feedback")>;
 using pending_atom = caf::atom_constant<caf::atom("pending")>;
 
-/// Fulfilled once a report is durable; its future is what a Poco thread waits on. If the chain
-/// of actors drops it, the waiting thread sees a broken promise (and answers 503).
-using ack_promise = std::shared_ptr<std::promise<void>>;
-
 /// A message actor's request to the persistence actor.
 struct write_request {
   write_op op;
-  ack_promise ack;            ///< may be empty (no caller waiting)
+  ack_ptr ack;                ///< may be empty (no caller waiting)
   caf::actor origin;          ///< told when the outcome is not the expected one
   bool expect_update = false; ///< op.update should apply (the actor believes it is newer)
 };
@@ -71,7 +66,7 @@ struct write_feedback {
 
 } // namespace smsd
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::ack_promise)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::ack_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::message_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::load_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smsd::pending_result)

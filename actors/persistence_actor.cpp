@@ -18,9 +18,9 @@ void answer(const batch_requests& b, const batch_outcome* out, const std::string
       auto& r = b.requests[i];
       if (r.ack) {
         if (ok)
-          r.ack->set_value();
+          r.ack->succeed();
         else
-          r.ack->set_exception(std::make_exception_ptr(std::runtime_error(o ? o->error : failure)));
+          r.ack->fail(o ? o->error : failure);
       }
       const bool unusual = !ok || !o->result.message_exists
                            || (r.expect_update && !o->result.updated);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <future>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -25,15 +27,44 @@ struct status_report {
   std::optional<send_update> send;
 };
 
-/// The door from threads outside CAF (Poco's request threads) into the message actors.
+/// Told once what became of a report: `ok`, or why not. Called on whichever thread finished
+/// the work (a CAF worker, or the submitting thread when the intake is closed): it must be
+/// quick and must not block.
+using durable_callback = std::function<void(bool ok, const std::string& why)>;
+
+/// A report's acknowledgement on its way through the actors. Whoever completes the work calls
+/// succeed() or fail() once; if every holder drops it unanswered (an actor went away), its
+/// destructor tells the callback that the report was dropped. So the callback always runs,
+/// exactly once.
+class durable_ack {
+public:
+  explicit durable_ack(durable_callback done);
+  ~durable_ack();
+  durable_ack(const durable_ack&) = delete;
+  durable_ack& operator=(const durable_ack&) = delete;
+
+  void succeed();
+  void fail(const std::string& why);
+
+private:
+  durable_callback done_; ///< empty once called
+};
+
+using ack_ptr = std::shared_ptr<durable_ack>;
+
+/// The door from threads outside CAF (the HTTP loop, the sender, the reconciler) into the
+/// message actors.
 class status_intake {
 public:
   virtual ~status_intake() = default;
 
-  /// Hands a report to its message's actor. The future becomes ready once the report, and any
-  /// change it made, is committed to the database; it holds an exception if that failed (or
-  /// the actor chain went away). Callers wait on it with a deadline.
-  virtual std::future<void> submit(status_report report) = 0;
+  /// Hands a report to its message's actor. `done` runs once the report, and any change it
+  /// made, is committed to the database, or once that failed (or the actor chain went away).
+  virtual void submit(status_report report, durable_callback done) = 0;
+
+  /// The same, for callers that wait: the future becomes ready when `done` would run, and holds
+  /// an exception if the report was not stored. Callers wait on it with a deadline.
+  std::future<void> submit(status_report report);
 };
 
 } // namespace smsd

@@ -15,8 +15,8 @@
 #                      and also print the medians; this box varies by about 10% between runs
 #     --switches       also count smsd's context switches by thread name, for 2 s of each run
 #
-# smsd's settings come from the environment where set (SMSD_HTTP_THREADS, SMSD_DB_WRITERS, ...);
-# SMSD_HTTP_THREADS defaults to the largest connection count + 32. SMSD_BUILD_DIR picks the build.
+# smsd's settings come from the environment where set (SMSD_HTTP_IO_THREADS, SMSD_DB_WRITERS,
+# ...), else smsd's defaults. SMSD_BUILD_DIR picks the build.
 # Exit status: 0 if every run answered every request 200 on every connection, 1 otherwise.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
@@ -64,13 +64,6 @@ smsd_bin="$build_dir/smsd"
 load_bin="$build_dir/bench/callback_load"
 [[ -x "$smsd_bin" && -x "$load_bin" ]] || die "$smsd_bin or $load_bin was not built"
 
-max_conns=0
-for c in $connections; do
-  if ((c > max_conns)); then
-    max_conns=$c
-  fi
-done
-http_threads="${SMSD_HTTP_THREADS:-$((max_conns + 32))}"
 auth_token="bench-auth-token"
 account_sid="AC00000000000000000000000000000000"
 
@@ -149,10 +142,10 @@ run_database() {
   done
 
   port="$(free_port)"
-  log "$db: starting smsd on 127.0.0.1:$port with $http_threads HTTP threads"
+  log "$db: starting smsd on 127.0.0.1:$port"
   SMSD_LISTEN="127.0.0.1:$port" SMSD_DATABASE_URL="$url" PUBLIC_APP_URL="http://127.0.0.1:$port" \
     TWILIO_AUTH_TOKEN="$auth_token" TWILIO_ACCOUNT_SID="$account_sid" \
-    SMSD_ADMIN_TOKEN="bench-admin-token" SMSD_HTTP_THREADS="$http_threads" \
+    SMSD_ADMIN_TOKEN="bench-admin-token" \
     SMSD_LOG_LEVEL="${SMSD_LOG_LEVEL:-warn}" \
     "$smsd_bin" serve </dev/null >"$work/smsd-$db.log" 2>&1 &
   smsd_pid=$!
@@ -218,7 +211,7 @@ field() { # field KEY LINE
 }
 echo
 echo "smsd callback benchmark: $messages messages x (sent, delivered) per run, $(nproc) cores," \
-  "HTTP threads $http_threads"
+  "${SMSD_HTTP_IO_THREADS:-1} HTTP event loop(s)"
 printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s\n' database conns requests '200' \
   non-200 errors 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'max ms' served
 for row in "${rows[@]}"; do

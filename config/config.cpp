@@ -82,7 +82,8 @@ caf::expected<config> load_config(const env_lookup& env) {
     "SMSD_LISTEN", "SMSD_DATABASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
     "TWILIO_AUTH_TOKEN_SECONDARY", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER",
     "TWILIO_API_BASE_URL", "PUBLIC_APP_URL", "NEXT_PUBLIC_APP_URL", "SMSD_JWT_SECRET",
-    "SMSD_ADMIN_TOKEN", "SMSD_HTTP_THREADS", "SMSD_HTTP_QUEUE", "SMSD_MAX_BODY_BYTES",
+    "SMSD_ADMIN_TOKEN", "SMSD_HTTP_THREADS", "SMSD_HTTP_IO_THREADS",
+    "SMSD_HTTP_MAX_CONNECTIONS", "SMSD_MAX_BODY_BYTES",
     "SMSD_MAX_JSON_DEPTH", "SMSD_CALLBACK_ACK_TIMEOUT_MS", "SMSD_DB_POOL_SIZE", "SMSD_DB_WRITERS",
     "SMSD_DB_READERS", "SMSD_ACTOR_THREADS",
     "SMSD_MAX_BATCH_OPS", "SMSD_MESSAGE_IDLE_MS", "SMSD_PENDING_SWEEP_MS", "SMSD_LOG_LEVEL",
@@ -150,7 +151,8 @@ caf::expected<config> load_config(const env_lookup& env) {
   };
   const int_setting ints[] = {
     {"SMSD_HTTP_THREADS", 1, 4096, [&](long long x) { cfg.http_threads = int(x); }},
-    {"SMSD_HTTP_QUEUE", 1, 65536, [&](long long x) { cfg.http_queue = int(x); }},
+    {"SMSD_HTTP_IO_THREADS", 1, 64, [&](long long x) { cfg.http_io_threads = int(x); }},
+    {"SMSD_HTTP_MAX_CONNECTIONS", 1, 1000000, [&](long long x) { cfg.http_max_connections = int(x); }},
     {"SMSD_MAX_BODY_BYTES", 1024, 16 << 20, [&](long long x) { cfg.max_body_bytes = std::size_t(x); }},
     {"SMSD_MAX_JSON_DEPTH", 2, 512, [&](long long x) { cfg.max_json_depth = int(x); }},
     {"SMSD_CALLBACK_ACK_TIMEOUT_MS", 100, 60000, [&](long long x) { cfg.callback_ack_timeout_ms = int(x); }},

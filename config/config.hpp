@@ -44,10 +44,11 @@ struct config {
   std::string jwt_secret;
   std::string admin_token;
 
-  // HTTP server. Each keep-alive connection holds one Poco thread, so http_threads is the
-  // number of connections served at once; further ones queue (up to http_queue) unanswered.
-  int http_threads = 320;
-  int http_queue = 1024;
+  // HTTP server (http/event_server): event loops own the connections; the webhook runs on them
+  // and never blocks; every other endpoint may block and runs on one of http_threads.
+  int http_io_threads = 1;          ///< event loops
+  int http_threads = 32;            ///< threads for the endpoints that may block
+  int http_max_connections = 10000; ///< open at once; more are closed at accept
   std::size_t max_body_bytes = 64 * 1024;
   int max_json_depth = 32;
   int callback_ack_timeout_ms = 10000; ///< Twilio waits 15 s; answer 503 well before that

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include <Poco/Net/NameValueCollection.h>
-
 #include "http/errors.hpp"
 #include "http/form.hpp"
 
@@ -44,14 +42,12 @@ const std::string& request_context::param(std::string_view name) const {
 }
 
 const std::string& request_context::header(const std::string& name) const {
-  if (!headers)
-    return empty_string;
-  auto i = headers->find(name);
-  return i == headers->end() ? empty_string : i->second;
+  const std::string* value = headers.find(name);
+  return value ? *value : empty_string;
 }
 
 bool request_context::has_header(const std::string& name) const {
-  return headers && headers->has(name);
+  return headers.has(name);
 }
 
 void router::add(std::string method, std::string_view pattern, route_handler handler) {
@@ -60,6 +56,15 @@ void router::add(std::string method, std::string_view pattern, route_handler han
   for (auto s : split_path(pattern))
     r.segments.emplace_back(s);
   r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+}
+
+void router::add_async(std::string method, std::string_view pattern, async_route handler) {
+  route r;
+  r.method = std::move(method);
+  for (auto s : split_path(pattern))
+    r.segments.emplace_back(s);
+  r.async_handler = std::move(handler);
   routes_.push_back(std::move(r));
 }
 
@@ -85,7 +90,10 @@ router::match router::find(std::string_view method, std::string_view path) const
       allowed.insert(r.method);
       continue;
     }
-    found.handler = &r.handler;
+    if (r.async_handler.handler)
+      found.async_handler = &r.async_handler;
+    else
+      found.handler = &r.handler;
     found.status = 200;
     for (std::size_t i = 0; i < segments.size(); ++i) {
       if (!is_param(r.segments[i]))
@@ -94,6 +102,7 @@ router::match router::find(std::string_view method, std::string_view path) const
       if (!value) {
         found.status = 400;
         found.handler = nullptr;
+        found.async_handler = nullptr;
         found.params.clear();
         return found;
       }

@@ -1,16 +1,14 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "http/http_parser.hpp"
 #include "http/response.hpp"
-
-namespace Poco::Net {
-class NameValueCollection;
-}
 
 namespace smsd {
 
@@ -27,7 +25,7 @@ struct request_context {
   std::string path;   ///< the raw path part of the target
   std::string query;  ///< the raw query (after '?'), "" if none
   path_params params;
-  const Poco::Net::NameValueCollection* headers = nullptr; ///< case-insensitive names
+  header_fields headers; ///< case-insensitive names
   std::string body;
   bool body_too_large = false;
 
@@ -40,19 +38,35 @@ struct request_context {
   bool has_header(const std::string& name) const;
 };
 
+/// A handler that may block (on the database, on Twilio): run on a handler thread.
 using route_handler = std::function<http_response(const request_context&)>;
+
+/// Delivers an async handler's answer; callable once, from any thread.
+using responder = std::function<void(http_response)>;
+
+/// A handler that never blocks: run on the connection's event loop, it answers through
+/// `respond`, at once or later from another thread (the webhook answers once its report is
+/// durable). If no answer came within `timeout`, the server sends `on_timeout` instead and
+/// drops the late one.
+struct async_route {
+  std::function<void(request_context&, responder respond)> handler;
+  std::chrono::milliseconds timeout{10000};
+  http_response on_timeout;
+};
 
 /// Method + path pattern ("/api/admin/events/{id}") to handler. Literal segments match exactly
 /// (case-sensitive, raw); a `{name}` segment matches one non-empty segment.
 class router {
 public:
   void add(std::string method, std::string_view pattern, route_handler handler);
+  void add_async(std::string method, std::string_view pattern, async_route route);
 
   struct match {
     /// 200: found; 404: no route has this path; 405: the path exists for other methods;
     /// 400: a path parameter has a malformed percent-escape.
     int status = 404;
-    const route_handler* handler = nullptr;
+    const route_handler* handler = nullptr;             ///< set for a blocking route
+    const async_route* async_handler = nullptr;         ///< set for an async route
     path_params params;
     std::string allow; ///< for 405: the methods the path accepts ("DELETE, PUT")
   };
@@ -63,7 +77,7 @@ public:
   /// add() ("/api/admin/events/{eventId}"). For tests that compare with docs/openapi.yaml.
   std::vector<std::pair<std::string, std::string>> routes() const;
 
-  /// The answer for a match that found no handler: 404, 405 with Allow, or 400.
+  /// The answer for a match that found neither handler: 404, 405 with Allow, or 400.
   static http_response failure_response(const match& m);
 
 private:
@@ -71,6 +85,7 @@ private:
     std::string method;
     std::vector<std::string> segments; ///< "{name}" for parameters
     route_handler handler;
+    async_route async_handler; ///< used when its handler is set
   };
   std::vector<route> routes_;
 };

@@ -1,14 +1,9 @@
 #include "http/server.hpp"
 
-#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <string>
 
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/ThreadPool.h>
-#include <Poco/Timespan.h>
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
@@ -18,8 +13,7 @@
 #include "http/admin_sync_handlers.hpp"
 #include "http/handler_env.hpp"
 #include "http/health_handlers.hpp"
-#include "http/http_listener.hpp"
-#include "http/request_dispatcher.hpp"
+#include "http/event_server.hpp"
 #include "http/organizer_handlers.hpp"
 #include "http/router.hpp"
 #include "http/send_handlers.hpp"
@@ -29,18 +23,10 @@ namespace smsd {
 
 namespace {
 
-// A request's headers and body must arrive, and its response leave, within this time.
-constexpr int io_timeout_s = 15;
-// An idle keep-alive connection holds a thread; give it back soon.
-constexpr int keep_alive_timeout_s = 5;
-// Idle pool threads above the minimum are stopped after this long.
-constexpr int thread_idle_s = 60;
-// How long a connection dispatcher waits for the next connection before giving its thread back.
-// Short, because Poco 1.11's dispatcher can miss the wake-up of a stop that comes just as it
-// starts waiting; it then sits out this wait, and stopping the pool gave up on it only after
-// 10 s (seen in tests as 10 s stops).
-constexpr int dispatcher_idle_ms = 250;
-constexpr int min_threads = 4;
+// A request's head and body must arrive, and its response leave, within this time.
+constexpr auto io_timeout = std::chrono::seconds(15);
+// An idle keep-alive connection is closed after this.
+constexpr auto keep_alive_timeout = std::chrono::seconds(5);
 
 } // namespace
 
@@ -48,10 +34,7 @@ struct http_server::impl {
   http_dependencies deps;
   std::atomic<bool> stopping{false};
   std::shared_ptr<router> routes = std::make_shared<router>();
-  // Declared before the server: destroyed after it.
-  std::unique_ptr<Poco::ThreadPool> pool;
-  std::unique_ptr<http_listener> server;
-  std::uint16_t port = 0;
+  std::unique_ptr<event_server> server;
 };
 
 http_server::http_server(http_dependencies deps) : impl_(std::make_unique<impl>()) {
@@ -77,45 +60,24 @@ caf::error http_server::start() {
   const config* cfg = impl_->deps.cfg;
   if (!cfg)
     return make_error(errc::invalid_argument, "http server has no configuration");
-  if (cfg->http_threads < 1 || cfg->http_queue < 1)
-    return make_error(errc::invalid_argument,
-                      "SMSD_HTTP_THREADS and SMSD_HTTP_QUEUE must be positive");
-  const std::string where = cfg->listen_host + ":" + std::to_string(cfg->listen_port);
-  try {
-    Poco::Net::SocketAddress address(cfg->listen_host, cfg->listen_port);
-    Poco::Net::ServerSocket socket;
-    // SO_REUSEADDR for quick restarts; never SO_REUSEPORT, which would let a second instance
-    // share the port silently.
-    socket.bind(address, true, false);
-    socket.listen(std::max(64, cfg->http_queue));
-
-    // Each keep-alive connection holds one thread: http_threads is how many connections are
-    // served at once; up to http_queue more wait, and beyond that new ones are dropped.
-    auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
-    params->setMaxThreads(cfg->http_threads);
-    params->setMaxQueued(cfg->http_queue);
-    params->setThreadIdleTime(Poco::Timespan(0, dispatcher_idle_ms * 1000));
-    params->setKeepAlive(true);
-    params->setKeepAliveTimeout(Poco::Timespan(keep_alive_timeout_s, 0));
-    params->setMaxKeepAliveRequests(0);
-    params->setTimeout(Poco::Timespan(io_timeout_s, 0));
-    params->setSoftwareVersion("");
-
-    impl_->pool = std::make_unique<Poco::ThreadPool>(
-      "http", std::min(min_threads, cfg->http_threads), cfg->http_threads, thread_idle_s);
-    Poco::SharedPtr<request_dispatcher_factory> factory(
-      new request_dispatcher_factory(impl_->routes, cfg->max_body_bytes));
-    impl_->server = std::make_unique<http_listener>(factory, *impl_->pool, socket, params);
-    impl_->port = socket.address().port();
-    impl_->stopping = false;
-    impl_->server->start();
-  } catch (const Poco::Exception& e) {
-    impl_->server.reset();
-    impl_->pool.reset();
-    return make_error(errc::unavailable, "cannot listen on " + where + ": " + e.displayText());
-  }
-  spdlog::info("http: listening on {}:{} ({} threads, queue {})", cfg->listen_host, impl_->port,
-               cfg->http_threads, cfg->http_queue);
+  event_server_options opts;
+  opts.host = cfg->listen_host;
+  opts.port = cfg->listen_port;
+  opts.io_threads = cfg->http_io_threads;
+  opts.handler_threads = cfg->http_threads;
+  opts.max_connections = cfg->http_max_connections;
+  opts.max_body_bytes = cfg->max_body_bytes;
+  opts.idle_timeout = keep_alive_timeout;
+  opts.io_timeout = io_timeout;
+  impl_->stopping = false;
+  auto server = std::make_unique<event_server>(impl_->routes, opts);
+  if (auto err = server->start())
+    return err;
+  impl_->server = std::move(server);
+  spdlog::info("http: listening on {}:{} ({} event loop(s), {} handler threads, at most {} "
+               "connections)",
+               cfg->listen_host, impl_->server->port(), cfg->http_io_threads, cfg->http_threads,
+               cfg->http_max_connections);
   if (cfg->public_app_url.empty())
     spdlog::warn("http: PUBLIC_APP_URL is not set; no Twilio callback signature can match");
   if (cfg->twilio_auth_token.empty())
@@ -124,7 +86,7 @@ caf::error http_server::start() {
 }
 
 std::uint16_t http_server::port() const {
-  return impl_->port;
+  return impl_->server ? impl_->server->port() : 0;
 }
 
 std::vector<std::pair<std::string, std::string>> http_server::routes() const {
@@ -134,12 +96,10 @@ std::vector<std::pair<std::string, std::string>> http_server::routes() const {
 void http_server::stop() {
   if (!impl_ || !impl_->server)
     return;
-  // Handlers waiting for the intake give up (503) instead of holding their threads.
+  // Handlers waiting on something give up (503) instead of holding their threads.
   impl_->stopping = true;
-  impl_->server->stopAll(true);
-  impl_->pool->stopAll();
+  impl_->server->stop();
   impl_->server.reset();
-  impl_->pool.reset();
   spdlog::info("http: stopped");
 }
 

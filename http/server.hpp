@@ -25,8 +25,9 @@ struct http_dependencies {
   job_control* jobs = nullptr;     ///< admin: jobs; null when no job runs
 };
 
-/// smsd's HTTP server: Poco's HTTPServer with its own thread pool sized by config::http_threads,
-/// and the router that maps method + path to the handlers in http/.
+/// smsd's HTTP server: the event_server (event loops that own the connections, and
+/// config::http_threads threads for the endpoints that may block) and the router that maps
+/// method + path to the handlers in http/.
 class http_server {
 public:
   explicit http_server(http_dependencies deps);
@@ -38,7 +39,8 @@ public:
   /// The port actually bound (after start).
   std::uint16_t port() const;
 
-  /// Stops accepting, answers or drops what is in progress, and stops the thread pool.
+  /// Stops accepting, closes every connection (answers in progress are dropped), and joins the
+  /// loops and handler threads.
   void stop();
 
   /// Every route served, as (method, path pattern) ("GET", "/api/admin/messages/{idOrSid}").

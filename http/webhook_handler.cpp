@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <exception>
-#include <future>
-#include <stdexcept>
+#include <utility>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -64,27 +63,10 @@ std::string payload_json(const form_params& params) {
   return dump_json(out);
 }
 
-// Waits for the intake's answer until the deadline or until the server stops.
-bool wait_durable(std::future<void>& done, std::chrono::milliseconds timeout,
-                  const std::atomic<bool>* stopping) {
-  using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + timeout;
-  constexpr auto slice = std::chrono::milliseconds(50);
-  while (true) {
-    const auto now = clock::now();
-    if (now >= deadline)
-      return done.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-    if (done.wait_for(std::min(left, slice)) == std::future_status::ready)
-      return true;
-    if (stopping && stopping->load())
-      return false;
-  }
-}
-
 } // namespace
 
-http_response handle_status_callback(const handler_env& env, const request_context& req) {
+std::variant<http_response, status_report> check_status_callback(const handler_env& env,
+                                                                 const request_context& req) {
   const config& cfg = *env.cfg;
   const std::string& signature = req.header("X-Twilio-Signature");
   if (signature.empty()) {
@@ -148,33 +130,43 @@ http_response handle_status_callback(const handler_env& env, const request_conte
                   report.provider_status, report.message_id.value_or("-"),
                   mask_phone(first_value(*params, "To").value_or("")));
 
-  const std::string message_sid = report.message_sid;
-  if (!env.intake)
-    return error_response(503, "status updates cannot be stored now; retry later");
-  try {
-    auto done = env.intake->submit(std::move(report));
-    if (!done.valid())
-      throw std::runtime_error("the intake returned no future");
-    if (!wait_durable(done, std::chrono::milliseconds(cfg.callback_ack_timeout_ms), env.stopping)) {
-      if (env.stopping && env.stopping->load())
-        spdlog::warn("twilio callback {} not acknowledged before the server stopped", message_sid);
-      else
-        spdlog::warn("twilio callback {} not acknowledged within {} ms; answering 503",
-                     message_sid, cfg.callback_ack_timeout_ms);
-      return error_response(503, "status update not stored in time; retry later");
-    }
-    done.get();
-  } catch (const std::exception& e) {
-    spdlog::warn("twilio callback {} not stored: {}; answering 503", message_sid, e.what());
-    return error_response(503, "status update not stored; retry later");
+  return report;
+}
+
+void handle_status_callback(const handler_env& env, const request_context& req,
+                            responder respond) {
+  auto checked = check_status_callback(env, req);
+  if (auto* refused = std::get_if<http_response>(&checked)) {
+    respond(std::move(*refused));
+    return;
+  }
+  auto& report = std::get<status_report>(checked);
+  if (!env.intake || (env.stopping && env.stopping->load())) {
+    respond(error_response(503, "status updates cannot be stored now; retry later"));
+    return;
   }
   static const http_response stored = json_response(200, nlohmann::json{{"success", true}});
-  return stored;
+  std::string sid = report.message_sid;
+  env.intake->submit(std::move(report), [respond = std::move(respond), sid = std::move(sid)](
+                                          bool ok, const std::string& why) {
+    if (ok) {
+      respond(stored);
+      return;
+    }
+    spdlog::warn("twilio callback {} not stored: {}; answering 503", sid, why);
+    respond(error_response(503, "status update not stored; retry later"));
+  });
 }
 
 void add_webhook_routes(router& routes, const handler_env& env) {
-  routes.add("POST", callback_path,
-             [env](const request_context& req) { return handle_status_callback(env, req); });
+  async_route route;
+  route.handler = [env](request_context& req, responder respond) {
+    handle_status_callback(env, req, std::move(respond));
+  };
+  // Twilio waits 15 s for an answer, then retries: a report not durable in time gets a 503.
+  route.timeout = std::chrono::milliseconds(env.cfg->callback_ack_timeout_ms);
+  route.on_timeout = error_response(503, "status update not stored in time; retry later");
+  routes.add_async("POST", callback_path, std::move(route));
 }
 
 } // namespace smsd

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <variant>
+
+#include "actors/status_intake.hpp"
 #include "http/handler_env.hpp"
 #include "http/router.hpp"
 
@@ -10,9 +13,15 @@ namespace smsd {
 /// signature under every configured token (403, nothing else done), MessageSid/MessageStatus
 /// (400). Then hands a status_report to the intake and answers 200 {"success":true} once it is
 /// durable, or 503 if that failed or took longer than callback_ack_timeout_ms (Twilio retries).
+/// An async route: it runs on the event loop and never blocks.
 void add_webhook_routes(router& routes, const handler_env& env);
 
-/// The handler itself, for the router.
-http_response handle_status_callback(const handler_env& env, const request_context& req);
+/// The checks above: the answer that refuses the request, or the report to store.
+std::variant<http_response, status_report> check_status_callback(const handler_env& env,
+                                                                 const request_context& req);
+
+/// The handler itself: answers through `respond`, once the report is durable or refused.
+void handle_status_callback(const handler_env& env, const request_context& req,
+                            responder respond);
 
 } // namespace smsd

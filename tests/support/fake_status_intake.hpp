@@ -11,9 +11,9 @@
 
 namespace smsd::test {
 
-/// A status_intake that records every report and answers as told: success (the future is
-/// ready at once), failure (it holds an exception), or never (it stays pending until
-/// release_pending() or the fake's destruction, which breaks the promise).
+/// A status_intake that records every report and answers as told: success (at once), failure,
+/// or never (the report stays pending until release_pending() or the fake's destruction, which
+/// tells the caller it was dropped).
 class fake_status_intake : public status_intake {
 public:
   enum class answer { success, failure, never };
@@ -23,20 +23,22 @@ public:
     answer_ = a;
   }
 
-  std::future<void> submit(status_report report) override {
-    std::promise<void> done;
-    auto result = done.get_future();
-    std::lock_guard<std::mutex> guard{mtx_};
-    reports_.push_back(std::move(report));
-    switch (answer_) {
-      case answer::success: done.set_value(); break;
-      case answer::failure:
-        done.set_exception(std::make_exception_ptr(std::runtime_error("fake intake failure")));
-        break;
-      case answer::never: pending_.push_back(std::move(done)); break;
+  using status_intake::submit;
+  void submit(status_report report, durable_callback done) override {
+    auto ack = std::make_shared<durable_ack>(std::move(done));
+    answer a;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      reports_.push_back(std::move(report));
+      a = answer_;
+      if (a == answer::never)
+        pending_.push_back(ack);
+      cv_.notify_all();
     }
-    cv_.notify_all();
-    return result;
+    if (a == answer::success)
+      ack->succeed();
+    else if (a == answer::failure)
+      ack->fail("fake intake failure");
   }
 
   std::vector<status_report> reports() const {
@@ -57,10 +59,13 @@ public:
 
   /// Completes every pending report successfully.
   void release_pending() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& p : pending_)
-      p.set_value();
-    pending_.clear();
+    std::vector<ack_ptr> pending;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      pending.swap(pending_);
+    }
+    for (auto& p : pending)
+      p->succeed();
   }
 
   void clear() {
@@ -73,7 +78,7 @@ private:
   mutable std::condition_variable cv_;
   answer answer_ = answer::success;
   std::vector<status_report> reports_;
-  std::vector<std::promise<void>> pending_;
+  std::vector<ack_ptr> pending_;
 };
 
 } // namespace smsd::test

@@ -74,6 +74,7 @@ TEST_CASE("a bad setting is an error that names it", "[config]") {
     {"SMSD_HTTP_THREADS", "12abc"},   {"PUBLIC_APP_URL", "ftp://x"},
     {"SMSD_LOG_LEVEL", "loud"},       {"TWILIO_API_BASE_URL", "api.twilio.com"},
     {"SMSD_DB_READERS", "-1"},        {"SMSD_ACTOR_THREADS", "257"},
+    {"SMSD_HTTP_IO_THREADS", "0"},    {"SMSD_HTTP_MAX_CONNECTIONS", "0"},
   };
   for (auto& c : cases) {
     auto cfg = load_config(env_of({{c.name, c.value}}));
@@ -89,10 +90,17 @@ TEST_CASE("thread and connection counts default to auto and can be set", "[confi
   REQUIRE(defaults);
   CHECK(defaults->db_readers == 0);
   CHECK(defaults->actor_threads == 0);
-  auto set = load_config(env_of({{"SMSD_DB_READERS", "3"}, {"SMSD_ACTOR_THREADS", "2"}}));
+  CHECK(defaults->http_io_threads == 1);
+  CHECK(defaults->http_threads == 32);
+  CHECK(defaults->http_max_connections == 10000);
+  auto set = load_config(env_of({{"SMSD_DB_READERS", "3"}, {"SMSD_ACTOR_THREADS", "2"},
+                                 {"SMSD_HTTP_IO_THREADS", "2"},
+                                 {"SMSD_HTTP_MAX_CONNECTIONS", "500"}}));
   REQUIRE(set);
   CHECK(set->db_readers == 3);
   CHECK(set->actor_threads == 2);
+  CHECK(set->http_io_threads == 2);
+  CHECK(set->http_max_connections == 500);
 }
 
 TEST_CASE("a configuration file that is missing, not JSON or has unknown keys is refused",

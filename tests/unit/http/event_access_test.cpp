@@ -3,7 +3,6 @@
 // SQLite file and a fake Twilio that must see no create unless the answer is 200.
 #include "http/event_access.hpp"
 
-#include <Poco/Net/NameValueCollection.h>
 
 #include <catch2/catch.hpp>
 
@@ -184,20 +183,18 @@ TEST_CASE("a database that cannot be reached answers 503 for organizer tokens", 
   handler_env env;
   env.cfg = &cfg;
   env.stores = &unreachable;
-  Poco::Net::NameValueCollection headers;
   request_context req;
   req.method = "POST";
   req.path = "/api/events/evA/notify";
-  req.headers = &headers;
 
-  headers.set("Authorization",
+  req.headers.set("Authorization",
               "Bearer " + poco_token(jwt_secret, auth_world::owner_a, unix_now() + 3600));
   auto organizer = authorize_event(env, req, "evA", event_permission::curate);
   REQUIRE(organizer.denied);
   CHECK(organizer.denied->status == 503);
 
   // The admin token needs no lookup; the caller is named for the handler's log.
-  headers.set("Authorization", std::string("Bearer ") + test_admin_token);
+  req.headers.set("Authorization", std::string("Bearer ") + test_admin_token);
   auto admin = authorize_event(env, req, "evA", event_permission::curate);
   CHECK_FALSE(admin.denied);
   CHECK(admin.caller.is_admin);
@@ -210,10 +207,8 @@ TEST_CASE("an allowed organizer is named by its user id", "[event_access]") {
   handler_env env;
   env.cfg = &f.cfg;
   env.stores = f.stores.get();
-  Poco::Net::NameValueCollection headers;
-  headers.set("Authorization", f.as(auth_world::viewer_a).at(0).second);
   request_context req;
-  req.headers = &headers;
+  req.headers.set("Authorization", f.as(auth_world::viewer_a).at(0).second);
   auto view = authorize_event(env, req, auth_world::event_a, event_permission::view);
   REQUIRE_FALSE(view.denied);
   CHECK_FALSE(view.caller.is_admin);

@@ -35,7 +35,6 @@ inline config http_test_config() {
   cfg.twilio_auth_token = test_auth_token;
   cfg.admin_token = test_admin_token;
   cfg.http_threads = 8;
-  cfg.http_queue = 64;
   cfg.callback_ack_timeout_ms = 2000;
   return cfg;
 }
