@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -140,7 +141,10 @@ class handler_pool {
 public:
   void start(int threads) {
     for (int i = 0; i < threads; ++i)
-      threads_.emplace_back([this] { run(); });
+      threads_.emplace_back([this, i] {
+        ::pthread_setname_np(::pthread_self(), ("smsd-http-" + std::to_string(i)).substr(0, 15).c_str());
+        run();
+      });
   }
 
   void post(std::function<void()> task) {
@@ -288,8 +292,11 @@ public:
     return caf::none;
   }
 
-  void start() {
-    thread_ = std::thread([this] { run(); });
+  void start(int index) {
+    thread_ = std::thread([this, index] {
+      ::pthread_setname_np(::pthread_self(), ("smsd-loop-" + std::to_string(index)).c_str());
+      run();
+    });
   }
 
   void request_stop() {
@@ -951,8 +958,8 @@ caf::error event_server::start() {
     impl_->loops.push_back(std::move(loop));
   }
   impl_->shared.pool.start(opts.handler_threads);
-  for (auto& loop : impl_->loops)
-    loop->start();
+  for (std::size_t i = 0; i < impl_->loops.size(); ++i)
+    impl_->loops[i]->start(static_cast<int>(i));
   impl_->running = true;
   return caf::none;
 }

@@ -1,0 +1,343 @@
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+#include <catch2/catch.hpp>
+
+#include "http/event_server.hpp"
+#include "http/response.hpp"
+
+using namespace smsd;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Answers held back by the "/later" route, released by the test.
+struct held_answers {
+  std::mutex mtx;
+  std::vector<responder> waiting;
+
+  void release_all(int status) {
+    std::vector<responder> out;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      out.swap(waiting);
+    }
+    for (auto& r : out)
+      r(empty_response(status));
+  }
+  std::size_t size() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return waiting.size();
+  }
+};
+
+std::shared_ptr<router> test_routes(held_answers& held) {
+  auto r = std::make_shared<router>();
+  r->add("GET", "/hello", [](const request_context&) {
+    http_response out;
+    out.content_type = "text/plain";
+    out.body = "hello";
+    return out;
+  });
+  r->add("POST", "/echo", [](const request_context& req) {
+    http_response out;
+    out.content_type = "text/plain";
+    out.body = req.body_too_large ? "too large" : req.body;
+    return out;
+  });
+  r->add("GET", "/throw", [](const request_context&) -> http_response {
+    throw std::runtime_error("boom");
+  });
+  async_route now;
+  now.handler = [](request_context& req, responder respond) {
+    // Answered from another thread, as the webhook's ack is.
+    std::thread([respond = std::move(respond), body = req.body]() mutable {
+      http_response out;
+      out.content_type = "text/plain";
+      out.body = "async:" + body;
+      respond(std::move(out));
+    }).detach();
+  };
+  r->add_async("POST", "/async", std::move(now));
+  async_route later;
+  later.handler = [&held](request_context&, responder respond) {
+    std::lock_guard<std::mutex> guard{held.mtx};
+    held.waiting.push_back(std::move(respond));
+  };
+  later.timeout = 300ms;
+  later.on_timeout = empty_response(503);
+  r->add_async("POST", "/later", std::move(later));
+  return r;
+}
+
+struct event_fixture {
+  held_answers held;
+  std::unique_ptr<event_server> server;
+
+  explicit event_fixture(event_server_options opts = {}) {
+    opts.host = "127.0.0.1";
+    opts.port = 0;
+    opts.handler_threads = 2;
+    server = std::make_unique<event_server>(test_routes(held), opts);
+    REQUIRE_FALSE(server->start());
+  }
+  ~event_fixture() {
+    server->stop();
+  }
+
+  Poco::Net::StreamSocket connect() const {
+    Poco::Net::StreamSocket s;
+    s.connect(Poco::Net::SocketAddress("127.0.0.1", server->port()), Poco::Timespan(5, 0));
+    s.setReceiveTimeout(Poco::Timespan(5, 0));
+    return s;
+  }
+};
+
+void send_all(Poco::Net::StreamSocket& s, const std::string& bytes) {
+  s.sendBytes(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+// Reads until `count` complete responses (by Content-Length) arrived, the peer closed, or the
+// receive timed out. Returns the raw bytes.
+std::string read_responses(Poco::Net::StreamSocket& s, int count, bool* closed = nullptr) {
+  std::string in;
+  auto complete = [&] {
+    std::size_t pos = 0;
+    int found = 0;
+    while (found < count) {
+      const std::size_t end = in.find("\r\n\r\n", pos);
+      if (end == std::string::npos)
+        return false;
+      std::size_t len = 0;
+      const std::size_t cl = in.find("Content-Length: ", pos);
+      if (cl != std::string::npos && cl < end)
+        len = std::stoul(in.substr(cl + 16));
+      if (in.size() < end + 4 + len)
+        return false;
+      pos = end + 4 + len;
+      ++found;
+    }
+    return true;
+  };
+  char buf[4096];
+  if (closed)
+    *closed = false;
+  while (!complete()) {
+    int n = 0;
+    try {
+      n = s.receiveBytes(buf, sizeof buf);
+    } catch (const Poco::TimeoutException&) {
+      break;
+    } catch (const Poco::Exception&) {
+      n = 0;
+    }
+    if (n <= 0) {
+      if (closed)
+        *closed = true;
+      break;
+    }
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  return in;
+}
+
+// True if the server closes the connection within the receive timeout.
+bool closed_by_server(Poco::Net::StreamSocket& s) {
+  char buf[256];
+  try {
+    return s.receiveBytes(buf, sizeof buf) <= 0;
+  } catch (const Poco::TimeoutException&) {
+    return false;
+  } catch (const Poco::Exception&) {
+    return true; // reset
+  }
+}
+
+std::size_t count_of(const std::string& hay, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("pipelined requests are answered in the order they came, sync and async mixed",
+          "[event_server]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "POST /async HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
+              "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthree"
+              "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string in = read_responses(s, 4);
+  const auto a = in.find("async:one");
+  const auto b = in.find("hello");
+  const auto c = in.find("three");
+  const auto d = in.find("404 Not Found");
+  REQUIRE(a != std::string::npos);
+  REQUIRE(b != std::string::npos);
+  REQUIRE(c != std::string::npos);
+  REQUIRE(d != std::string::npos);
+  CHECK(a < b);
+  CHECK(b < c);
+  CHECK(c < d);
+  CHECK(count_of(in, "HTTP/1.1 ") == 4);
+  CHECK(count_of(in, "Connection: close") == 0);
+}
+
+TEST_CASE("Expect: 100-continue gets 100 Continue for a body within the cap, then the answer",
+          "[event_server]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  char buf[256];
+  const int n = s.receiveBytes(buf, sizeof buf);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<std::size_t>(n)) == "HTTP/1.1 100 Continue\r\n\r\n");
+  send_all(s, "body");
+  const std::string in = read_responses(s, 1);
+  CHECK(in.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(in.find("\r\n\r\nbody") != std::string::npos);
+}
+
+TEST_CASE("a chunked body arriving in pieces is decoded", "[event_server]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab");
+  std::this_thread::sleep_for(50ms);
+  send_all(s, "cd\r\n3\r\nef");
+  std::this_thread::sleep_for(50ms);
+  send_all(s, "g\r\n0\r\n\r\n");
+  const std::string in = read_responses(s, 1);
+  CHECK(in.find("\r\n\r\nabcdefg") != std::string::npos);
+}
+
+TEST_CASE("HTTP/1.0 is answered and closed unless it asks to keep the connection",
+          "[event_server]") {
+  event_fixture f;
+  {
+    auto s = f.connect();
+    send_all(s, "GET /hello HTTP/1.0\r\n\r\n");
+    bool closed = false;
+    const std::string in = read_responses(s, 1, &closed);
+    CHECK(in.find("Connection: close") != std::string::npos);
+    CHECK(closed_by_server(s));
+  }
+  auto s = f.connect();
+  send_all(s, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  std::string in = read_responses(s, 1);
+  CHECK(in.find("Connection: keep-alive") != std::string::npos);
+  send_all(s, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  in = read_responses(s, 1);
+  CHECK(in.find("hello") != std::string::npos);
+}
+
+TEST_CASE("Connection: close is honoured, and a client that half-closes still gets its answer",
+          "[event_server]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "POST /async HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+  s.shutdownSend();
+  bool closed = false;
+  const std::string in = read_responses(s, 1, &closed);
+  CHECK(in.find("async:hi") != std::string::npos);
+  CHECK(closed_by_server(s));
+
+  auto t = f.connect();
+  send_all(t, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string reply = read_responses(t, 1);
+  CHECK(reply.find("Connection: close") != std::string::npos);
+  CHECK(closed_by_server(t));
+}
+
+TEST_CASE("an async answer that does not come in time is replaced, and the late one dropped",
+          "[event_server]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  std::string in = read_responses(s, 1);
+  CHECK(in.rfind("HTTP/1.1 503", 0) == 0);
+  // The late answer goes nowhere; the connection serves the next request normally.
+  f.held.release_all(204);
+  send_all(s, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  in = read_responses(s, 1);
+  CHECK(in.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(in.find("204") == std::string::npos);
+}
+
+TEST_CASE("a handler that throws is a 500 and the connection closes", "[event_server]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "GET /throw HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string in = read_responses(s, 1);
+  CHECK(in.rfind("HTTP/1.1 500", 0) == 0);
+  CHECK(in.find("Connection: close") != std::string::npos);
+  CHECK(closed_by_server(s));
+}
+
+TEST_CASE("idle connections and requests too slow to arrive are closed after their timeouts",
+          "[event_server]") {
+  event_server_options opts;
+  opts.idle_timeout = 300ms;
+  opts.io_timeout = 600ms;
+  event_fixture f{opts};
+  auto idle = f.connect();
+  send_all(idle, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(read_responses(idle, 1).find("hello") != std::string::npos);
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(closed_by_server(idle));
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+
+  auto slow = f.connect();
+  send_all(slow, "GET /hello HTTP/1.1\r\nHo");
+  CHECK(closed_by_server(slow));
+  CHECK(f.server->connections() <= 1);
+}
+
+TEST_CASE("a declared body over the cap is not read; the answer comes and the connection drains",
+          "[event_server]") {
+  event_server_options opts;
+  opts.max_body_bytes = 1000;
+  event_fixture f{opts};
+  auto s = f.connect();
+  send_all(s, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n");
+  // The client goes on sending its body; the server has answered and reads it away.
+  send_all(s, std::string(5000, 'x'));
+  const std::string in = read_responses(s, 1);
+  CHECK(in.find("too large") != std::string::npos);
+  CHECK(in.find("Connection: close") != std::string::npos);
+  // The server's FIN came after the answer, but it keeps the connection to read what we send.
+  CHECK(closed_by_server(s));
+  send_all(s, std::string(5000, 'y'));
+  std::this_thread::sleep_for(100ms);
+  CHECK(f.server->connections() == 1);
+  // Our FIN ends it.
+  s.shutdownSend();
+  for (int i = 0; i < 100 && f.server->connections() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(f.server->connections() == 0);
+}
+
+TEST_CASE("stop returns while answers are outstanding, and answers after it go nowhere",
+          "[event_server]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  for (int i = 0; i < 100 && f.held.size() == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(f.held.size() == 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  f.server->stop();
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  f.held.release_all(204); // the loop is gone: dropped, no crash
+  CHECK(closed_by_server(s));
+}
