@@ -88,7 +88,7 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
   p->system = std::make_unique<caf::actor_system>(p->caf_cfg);
   auto& sys = *p->system;
 
-  const int writers = cfg.db_writers > 0 ? cfg.db_writers : (cfg.is_postgres() ? 2 : 1);
+  const int writers = cfg.db_writers > 0 ? cfg.db_writers : 1;
   const int loaders = cfg.db_readers > 0 ? cfg.db_readers : (cfg.is_postgres() ? 4 : 1);
   auto worker = [&](const std::string& name) {
     return std::make_shared<store_worker>(cfg.database_url,

@@ -55,7 +55,7 @@ struct config {
 
   // Persistence
   int db_pool_size = 8;      ///< read/admin connections shared by HTTP threads
-  int db_writers = 0;        ///< group-commit connections; 0 = auto (SQLite 1, PostgreSQL 2)
+  int db_writers = 0;        ///< group-commit connections; 0 = auto (1; docs/performance.md)
   int db_readers = 0;        ///< connections loading message actors' state; 0 = auto (SQLite 1, PostgreSQL 4)
   int max_batch_ops = 2048;  ///< upper bound of one group commit
 
