@@ -15,6 +15,9 @@
 #                      and also print the medians; this box varies by about 10% between runs
 #     --switches       also count smsd's context switches by thread name, for 2 s of each run
 #
+# Besides requests/s and latency, each row gives smsd's CPU time (user + system) per request
+# (cpu us/r), which varies less than requests/s on a box shared with other work.
+#
 # smsd's settings come from the environment where set (SMSD_HTTP_IO_THREADS, SMSD_DB_WRITERS,
 # ...), else smsd's defaults. SMSD_BUILD_DIR picks the build.
 # Exit status: 0 if every run answered every request 200 on every connection, 1 otherwise.
@@ -22,6 +25,19 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$SMSD_ROOT"
+
+# A value from a RESULT line of key=value pairs.
+field() { # field KEY LINE
+  local kv
+  for kv in $2; do
+    [[ "$kv" == "$1="* ]] && { printf '%s' "${kv#*=}"; return; }
+  done
+}
+
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() {
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
 
 messages=5000
 duration=60
@@ -163,6 +179,8 @@ run_database() {
         count_switches "$smsd_pid" "$work/switches-$db-$c-$r.txt" &
         counter=$!
       fi
+      local ticks0
+      ticks0="$(cpu_ticks "$smsd_pid")"
       timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
         --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
         --messages "$messages" --duration "$duration" --threads "$threads" \
@@ -177,8 +195,14 @@ run_database() {
           echo "    context switches: the load ended within 3 s; nothing counted" >&2
         fi
       fi
+      local ticks1
+      ticks1="$(cpu_ticks "$smsd_pid")"
       result="$(grep '^RESULT ' "$out" || true)"
       [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections (run $r)"
+      # smsd's own CPU time (user + system) per request: steadier than requests/s on a noisy box.
+      local answered
+      answered="$(field requests "$result")"
+      result+=" cpu_us=$(( (ticks1 - ticks0) * 1000000 / $(getconf CLK_TCK) / (answered > 0 ? answered : 1) ))"
       rows+=("$db $result")
     done
   done
@@ -202,42 +226,36 @@ for db in $databases; do
   esac
 done
 
-# The table: one row per run, from the RESULT lines (key=value pairs).
-field() { # field KEY LINE
-  local kv
-  for kv in $2; do
-    [[ "$kv" == "$1="* ]] && { printf '%s' "${kv#*=}"; return; }
-  done
-}
 echo
 echo "smsd callback benchmark: $messages messages x (sent, delivered) per run, $(nproc) cores," \
   "${SMSD_HTTP_IO_THREADS:-1} HTTP event loop(s)"
-printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s\n' database conns requests '200' \
-  non-200 errors 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'max ms' served
+printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s\n' database conns requests '200' \
+  non-200 errors 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'max ms' served 'cpu us/r'
 for row in "${rows[@]}"; do
   db="${row%% *}"
-  printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s\n' "$db" \
+  printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s\n' "$db" \
     "$(field connections "$row")" "$(field requests "$row")" "$(field ok "$row")" \
     "$(field non200 "$row")" "$(($(field errors "$row") + $(field unanswered "$row")))" \
     "$(field rps "$row")" "$(field p50_ms "$row")" "$(field p90_ms "$row")" \
     "$(field p99_ms "$row")" "$(field max_ms "$row")" \
-    "$(field served "$row")/$(field connections "$row")"
+    "$(field served "$row")/$(field connections "$row")" "$(field cpu_us "$row")"
 done
 if ((repeat > 1)); then
   echo
   echo "medians of $repeat runs"
-  printf '%-11s %5s %9s %8s\n' database conns 'req/s' 'p99 ms'
+  printf '%-11s %5s %9s %8s %9s\n' database conns 'req/s' 'p99 ms' 'cpu us/r'
+  median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
   for db in $databases; do
     for c in $connections; do
-      rps=() p99=()
+      rps=() p99=() cpu=()
       for row in "${rows[@]}"; do
         [[ "${row%% *}" == "$db" && "$(field connections "$row")" == "$c" ]] || continue
         rps+=("$(field rps "$row")")
         p99+=("$(field p99_ms "$row")")
+        cpu+=("$(field cpu_us "$row")")
       done
-      printf '%-11s %5s %9s %8s\n' "$db" "$c" \
-        "$(printf '%s\n' "${rps[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')" \
-        "$(printf '%s\n' "${p99[@]}" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
+      printf '%-11s %5s %9s %8s %9s\n' "$db" "$c" "$(median "${rps[@]}")" "$(median "${p99[@]}")" \
+        "$(median "${cpu[@]}")"
     done
   done
 fi
