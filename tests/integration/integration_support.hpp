@@ -3,12 +3,14 @@
 // signed callbacks posted to it over real HTTP.
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <spdlog/spdlog.h>
 
 #include "app/application.hpp"
 #include "persistence/store.hpp"
@@ -53,7 +55,10 @@ inline config test_config(const std::string& database_url) {
   cfg.admin_token = admin_token;
   cfg.pending_sweep_ms = 100;
   cfg.http_threads = 32;
-  cfg.log_level = "warn";
+  // Warnings and errors only, so a failing test's output ends near its assertion; set
+  // SMSD_TEST_LOG_LEVEL=info (or debug) to see everything smsd logs.
+  const char* level = std::getenv("SMSD_TEST_LOG_LEVEL");
+  cfg.log_level = level && *level ? level : "warn";
   return cfg;
 }
 
@@ -98,6 +103,7 @@ struct running_smsd {
   }
 
   void start() {
+    spdlog::set_level(spdlog::level::from_str(cfg.log_level));
     auto a = application::start(cfg);
     REQUIRE(a);
     app = std::move(*a);
