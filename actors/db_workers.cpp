@@ -6,6 +6,7 @@
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 
 namespace smsd {
 
@@ -66,14 +67,23 @@ caf::expected<std::vector<write_result>> store_worker::commit_with_retry(const w
 void store_worker::commit(write_batch batch, std::function<void(batch_outcome)> done) {
   executor_->post([this, batch = std::move(batch), done = std::move(done)] {
     batch_outcome out(batch.size());
+    const auto started = std::chrono::steady_clock::now();
     auto res = commit_with_retry(batch);
+    auto& c = counters();
+    count(c.commit_micros, static_cast<std::uint64_t>(
+                             std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - started)
+                               .count()));
     if (res) {
+      count(c.commits);
+      count(c.commit_ops, batch.size());
       for (std::size_t i = 0; i < batch.size(); ++i)
         out[i] = {true, (*res)[i], {}};
       done(std::move(out));
       return;
     }
     if (code_of(res.error()) == errc::unavailable || batch.size() == 1) {
+      count(c.commit_failures);
       spdlog::error("group commit of {} ops failed: {}", batch.size(), describe(res.error()));
       for (auto& o : out)
         o.error = describe(res.error());
@@ -82,13 +92,17 @@ void store_worker::commit(write_batch batch, std::function<void(batch_outcome)> 
     }
     // One op may be poisoned (a constraint we did not foresee): write op by op so the others
     // still land, and only the bad one fails.
+    count(c.commit_failures);
     spdlog::warn("group commit of {} ops failed ({}); writing op by op", batch.size(),
                  describe(res.error()));
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto one = commit_with_retry({batch[i]});
       if (one) {
+        count(c.commits);
+        count(c.commit_ops);
         out[i] = {true, (*one)[0], {}};
       } else {
+        count(c.commit_failures);
         out[i].error = describe(one.error());
         spdlog::error("write of message {} failed: {}",
                       batch[i].update ? batch[i].update->message_id : std::string("(events)"),
@@ -137,6 +151,8 @@ void store_worker::load_queued() {
       l.done(db.error());
     return;
   }
+  count(counters().load_rounds);
+  count(counters().load_keys, keys.size());
   auto states = (*db)->load_messages(keys);
   if (!states)
     forget_if_unavailable(states.error());

@@ -12,6 +12,7 @@
 #include "actors/persistence_actor.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "http/server.hpp"
 #include "persistence/store.hpp"
 #include "persistence/store_pool.hpp"
@@ -165,6 +166,12 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
   deps.intake = p->router.get();
   deps.stores = p->stores.get();
   deps.sms_sender = p->sms_sender.get();
+  deps.extra_metrics = [router = p->router.get(), totals = p->job_totals](std::string& out) {
+    metric_family(out, "smsd_message_actors", "gauge",
+                  "Message actors alive; each stops after SMSD_MESSAGE_IDLE_MS without work.");
+    metric_sample(out, "smsd_message_actors", "", static_cast<double>(router->size()));
+    render_job_metrics(*totals, out);
+  };
   p->http = std::make_unique<http_server>(deps);
   std::unique_ptr<application> app{new application(std::move(p))};
   if (auto err = app->impl_->http->start()) {

@@ -30,6 +30,7 @@
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "http/errors.hpp"
 
 namespace smsd {
@@ -675,6 +676,8 @@ private:
   // or for closing. Returns false if the connection was closed.
   bool finish(connection& c, http_response r) {
     c.pending_async = nullptr;
+    if (r.status >= 100 && r.status < process_counters::max_status)
+      count(counters().http_responses[r.status]);
     const bool close = r.close || !c.keep_alive || c.too_large || c.peer_closed;
     if (spdlog::should_log(spdlog::level::debug))
       spdlog::debug("{} {} {:.1f}ms", c.peer, r.status,

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <string>
 
 namespace smsd {
 
@@ -19,6 +21,8 @@ struct handler_env {
   sender* sms_sender = nullptr; ///< null when sending is not configured (no Twilio credentials)
   const std::atomic<bool>* stopping = nullptr;
   job_control* jobs = nullptr; ///< the scheduled jobs (admin: jobs); null when none run
+  std::function<int()> open_connections{};            ///< for /metrics
+  std::function<void(std::string&)> extra_metrics{};  ///< more /metrics families (actors, jobs)
 };
 
 } // namespace smsd

@@ -3,6 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "config/config.hpp"
+#include "http/admin_auth.hpp"
 #include "http/errors.hpp"
 #include "persistence/store_pool.hpp"
 
@@ -52,6 +55,57 @@ http_response readiness(const handler_env& env) {
   return json_response(200, nlohmann::json{{"status", "ready"}, {"migrations", migrations}});
 }
 
+// GET /metrics: Prometheus text format, version 0.0.4.
+http_response metrics(const handler_env& env) {
+  auto& c = counters();
+  std::string out;
+  out.reserve(4096);
+  metric_family(out, "smsd_build_info", "gauge", "The running smsd's version.");
+  metric_sample(out, "smsd_build_info", "version=\"" + label_value(SMSD_VERSION) + "\"", 1);
+
+  metric_family(out, "smsd_http_responses_total", "counter", "HTTP responses sent, by status code.");
+  for (int status = 100; status < process_counters::max_status; ++status)
+    if (auto n = c.http_responses[status].load(std::memory_order_relaxed))
+      metric_sample(out, "smsd_http_responses_total", "code=\"" + std::to_string(status) + "\"",
+                    static_cast<double>(n));
+  metric_family(out, "smsd_http_connections", "gauge", "HTTP connections open now.");
+  metric_sample(out, "smsd_http_connections", "",
+                env.open_connections ? env.open_connections() : 0);
+
+  metric_family(out, "smsd_callbacks_total", "counter",
+                "Twilio status callbacks: durable (answered 200 once committed), refused (4xx: "
+                "signature, size, form or fields), not_stored (503: the write failed).");
+  auto load = [](const std::atomic<std::uint64_t>& a) {
+    return static_cast<double>(a.load(std::memory_order_relaxed));
+  };
+  metric_sample(out, "smsd_callbacks_total", "result=\"durable\"", load(c.callbacks_durable));
+  metric_sample(out, "smsd_callbacks_total", "result=\"refused\"", load(c.callbacks_refused));
+  metric_sample(out, "smsd_callbacks_total", "result=\"not_stored\"",
+                load(c.callbacks_not_stored));
+
+  metric_family(out, "smsd_group_commits_total", "counter", "Group commits that succeeded.");
+  metric_sample(out, "smsd_group_commits_total", "", load(c.commits));
+  metric_family(out, "smsd_group_commit_ops_total", "counter", "Writes in those group commits.");
+  metric_sample(out, "smsd_group_commit_ops_total", "", load(c.commit_ops));
+  metric_family(out, "smsd_group_commit_failures_total", "counter",
+                "Group commits (or single writes) that failed after their retries.");
+  metric_sample(out, "smsd_group_commit_failures_total", "", load(c.commit_failures));
+  metric_family(out, "smsd_group_commit_seconds_total", "counter",
+                "Time the commit workers spent committing, retries included.");
+  metric_sample(out, "smsd_group_commit_seconds_total", "", load(c.commit_micros) / 1e6);
+  metric_family(out, "smsd_state_load_rounds_total", "counter",
+                "Rounds of message state loads (each reads every load queued).");
+  metric_sample(out, "smsd_state_load_rounds_total", "", load(c.load_rounds));
+  metric_family(out, "smsd_state_loads_total", "counter", "Message states loaded.");
+  metric_sample(out, "smsd_state_loads_total", "", load(c.load_keys));
+  if (env.extra_metrics)
+    env.extra_metrics(out);
+  http_response r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = std::move(out);
+  return r;
+}
+
 } // namespace
 
 void add_health_routes(router& routes, const handler_env& env) {
@@ -59,6 +113,11 @@ void add_health_routes(router& routes, const handler_env& env) {
     return json_response(200, nlohmann::json{{"status", "ok"}});
   });
   routes.add("GET", "/readyz", [env](const request_context&) { return readiness(env); });
+  routes.add("GET", "/metrics", [env](const request_context& req) {
+    if (auto denied = require_admin(req, env.cfg->admin_token))
+      return *denied;
+    return metrics(env);
+  });
 }
 
 } // namespace smsd

@@ -35,12 +35,23 @@ struct http_server::impl {
   std::atomic<bool> stopping{false};
   std::shared_ptr<router> routes = std::make_shared<router>();
   std::unique_ptr<event_server> server;
+  std::atomic<const event_server*> live{nullptr}; ///< for /metrics, while serving
 };
 
 http_server::http_server(http_dependencies deps) : impl_(std::make_unique<impl>()) {
   impl_->deps = deps;
-  handler_env env{deps.cfg, deps.intake, deps.stores, deps.sms_sender, &impl_->stopping};
+  handler_env env;
+  env.cfg = deps.cfg;
+  env.intake = deps.intake;
+  env.stores = deps.stores;
+  env.sms_sender = deps.sms_sender;
+  env.stopping = &impl_->stopping;
   env.jobs = deps.jobs;
+  env.extra_metrics = deps.extra_metrics;
+  env.open_connections = [impl = impl_.get()] {
+    const event_server* s = impl->live.load();
+    return s ? s->connections() : 0;
+  };
   add_health_routes(*impl_->routes, env);
   add_webhook_routes(*impl_->routes, env);
   add_admin_sync_routes(*impl_->routes, env);
@@ -74,6 +85,7 @@ caf::error http_server::start() {
   if (auto err = server->start())
     return err;
   impl_->server = std::move(server);
+  impl_->live = impl_->server.get();
   spdlog::info("http: listening on {}:{} ({} event loop(s), {} handler threads, at most {} "
                "connections)",
                cfg->listen_host, impl_->server->port(), cfg->http_io_threads, cfg->http_threads,
@@ -99,6 +111,7 @@ void http_server::stop() {
   // Handlers waiting on something give up (503) instead of holding their threads.
   impl_->stopping = true;
   impl_->server->stop();
+  impl_->live = nullptr;
   impl_->server.reset();
   spdlog::info("http: stopped");
 }

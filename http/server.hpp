@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,6 +24,8 @@ struct http_dependencies {
   store_pool* stores = nullptr;    ///< connections for admin endpoints and readiness
   sender* sms_sender = nullptr;    ///< null when sending is not configured
   job_control* jobs = nullptr;     ///< admin: jobs; null when no job runs
+  /// Appends more metric families to GET /metrics (the application's: actors, jobs).
+  std::function<void(std::string&)> extra_metrics{};
 };
 
 /// smsd's HTTP server: the event_server (event loops that own the connections, and

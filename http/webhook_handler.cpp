@@ -9,6 +9,7 @@
 
 #include "actors/status_intake.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "config/config.hpp"
 #include "http/errors.hpp"
 #include "http/form.hpp"
@@ -137,11 +138,13 @@ void handle_status_callback(const handler_env& env, const request_context& req,
                             responder respond) {
   auto checked = check_status_callback(env, req);
   if (auto* refused = std::get_if<http_response>(&checked)) {
+    count(counters().callbacks_refused);
     respond(std::move(*refused));
     return;
   }
   auto& report = std::get<status_report>(checked);
   if (!env.intake || (env.stopping && env.stopping->load())) {
+    count(counters().callbacks_not_stored);
     respond(error_response(503, "status updates cannot be stored now; retry later"));
     return;
   }
@@ -150,9 +153,11 @@ void handle_status_callback(const handler_env& env, const request_context& req,
   env.intake->submit(std::move(report), [respond = std::move(respond), sid = std::move(sid)](
                                           bool ok, const std::string& why) {
     if (ok) {
+      count(counters().callbacks_durable);
       respond(stored);
       return;
     }
+    count(counters().callbacks_not_stored);
     spdlog::warn("twilio callback {} not stored: {}; answering 503", sid, why);
     respond(error_response(503, "status update not stored; retry later"));
   });

@@ -58,4 +58,8 @@ private:
   std::map<std::string, job_counters> by_job_;
 };
 
+/// The jobs' totals as Prometheus families (smsd_job_runs_total, smsd_job_items_total,
+/// smsd_job_last_finished_timestamp_seconds), appended to `out`.
+void render_job_metrics(const job_stats& stats, std::string& out);
+
 } // namespace smsd

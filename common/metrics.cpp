@@ -1,0 +1,48 @@
+#include "common/metrics.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+namespace smsd {
+
+process_counters& counters() {
+  static process_counters c;
+  return c;
+}
+
+void metric_family(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void metric_sample(std::string& out, std::string_view name, std::string_view labels,
+                   double value) {
+  out.append(name);
+  if (!labels.empty())
+    out.append("{").append(labels).append("}");
+  char buf[64];
+  if (std::floor(value) == value && std::fabs(value) < 1e15)
+    std::snprintf(buf, sizeof buf, " %.0f\n", value);
+  else
+    std::snprintf(buf, sizeof buf, " %.6g\n", value);
+  out.append(buf);
+}
+
+std::string label_value(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (char c : raw) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+} // namespace smsd

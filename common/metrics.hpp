@@ -1,0 +1,47 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace smsd {
+
+/// Process-wide counters for GET /metrics. Updated with relaxed atomic increments wherever the
+/// event happens (the HTTP loop, the commit and load workers), read when scraped.
+struct process_counters {
+  static constexpr int max_status = 600;
+  std::atomic<std::uint64_t> http_responses[max_status] = {}; ///< by status code
+
+  std::atomic<std::uint64_t> callbacks_durable{0};    ///< stored, answered 200
+  std::atomic<std::uint64_t> callbacks_refused{0};    ///< 4xx: signature, size, form, fields
+  std::atomic<std::uint64_t> callbacks_not_stored{0}; ///< the actors reported a failure: 503
+
+  std::atomic<std::uint64_t> commits{0};          ///< group commits that succeeded
+  std::atomic<std::uint64_t> commit_ops{0};       ///< writes in them
+  std::atomic<std::uint64_t> commit_failures{0};  ///< group commits that failed (after retries)
+  std::atomic<std::uint64_t> commit_micros{0};    ///< time spent committing, retries included
+
+  std::atomic<std::uint64_t> load_rounds{0}; ///< rounds of message state loads
+  std::atomic<std::uint64_t> load_keys{0};   ///< messages loaded in them
+};
+
+process_counters& counters();
+
+inline void count(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
+  counter.fetch_add(n, std::memory_order_relaxed);
+}
+
+/// Prometheus text format (version 0.0.4): `# HELP` and `# TYPE` of a family, then its samples.
+void metric_family(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help);
+
+/// One sample: `name{labels} value`. `labels` is "" or `key="value",...` already escaped with
+/// label_value().
+void metric_sample(std::string& out, std::string_view name, std::string_view labels,
+                   double value);
+
+/// A label value with `\`, `"` and newlines escaped.
+std::string label_value(std::string_view raw);
+
+} // namespace smsd
