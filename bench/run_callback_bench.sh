@@ -16,7 +16,9 @@
 #     --switches       also count smsd's context switches by thread name, for 2 s of each run
 #
 # Besides requests/s and latency, each row gives smsd's CPU time (user + system) per request
-# (cpu us/r), which varies less than requests/s on a box shared with other work.
+# (cpu us/r), which varies less than requests/s on a box shared with other work, and, from
+# smsd's GET /metrics, the group commit's writes per commit (ops/cm) and the share of the run
+# the commit workers spent committing (cm busy).
 #
 # smsd's settings come from the environment where set (SMSD_HTTP_IO_THREADS, SMSD_DB_WRITERS,
 # ...), else smsd's defaults. SMSD_BUILD_DIR picks the build.
@@ -39,6 +41,21 @@ cpu_ticks() {
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
+# smsd's group-commit counters from GET /metrics: "commits ops seconds" (bash's /dev/tcp, so
+# no curl is needed). Prints "0 0 0" if the scrape fails.
+commit_counters() { # commit_counters PORT
+  local text=""
+  if exec 3<>"/dev/tcp/127.0.0.1/$1"; then
+    printf 'GET /metrics HTTP/1.0\r\nAuthorization: Bearer bench-admin-token\r\n\r\n' >&3
+    text="$(timeout 5 cat <&3 || true)"
+    exec 3<&-
+  fi
+  awk '$1 == "smsd_group_commits_total" {c = $2}
+       $1 == "smsd_group_commit_ops_total" {o = $2}
+       $1 == "smsd_group_commit_seconds_total" {s = $2}
+       END {printf "%d %d %s\n", c, o, (s == "" ? 0 : s)}' <<<"$text"
+}
+
 messages=5000
 duration=60
 connections="64 256"
@@ -58,7 +75,7 @@ while (($# > 0)); do
     --switches) switches=1 ;;
     --repeat) repeat="${2:?--repeat needs a value}"; shift ;;
     -h | --help)
-      sed -n '2,20s/^# \{0,1\}//p' "$0"
+      sed -n '2,22s/^# \{0,1\}//p' "$0"
       exit 0
       ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -179,8 +196,9 @@ run_database() {
         count_switches "$smsd_pid" "$work/switches-$db-$c-$r.txt" &
         counter=$!
       fi
-      local ticks0
+      local ticks0 commits0
       ticks0="$(cpu_ticks "$smsd_pid")"
+      commits0="$(commit_counters "$port")"
       timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
         --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
         --messages "$messages" --duration "$duration" --threads "$threads" \
@@ -195,14 +213,24 @@ run_database() {
           echo "    context switches: the load ended within 3 s; nothing counted" >&2
         fi
       fi
-      local ticks1
+      local ticks1 commits1
       ticks1="$(cpu_ticks "$smsd_pid")"
+      commits1="$(commit_counters "$port")"
       result="$(grep '^RESULT ' "$out" || true)"
       [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections (run $r)"
       # smsd's own CPU time (user + system) per request: steadier than requests/s on a noisy box.
       local answered
       answered="$(field requests "$result")"
       result+=" cpu_us=$(( (ticks1 - ticks0) * 1000000 / $(getconf CLK_TCK) / (answered > 0 ? answered : 1) ))"
+      # The group commit during the run: writes per commit, and the share of the run's time
+      # the commit workers spent committing (100% per worker busy all the time).
+      result+=" $(awk -v a="$commits0" -v b="$commits1" -v rps="$(field rps "$result")" \
+        -v n="$answered" 'BEGIN {
+          split(a, x, " "); split(b, y, " ");
+          commits = y[1] - x[1]; ops = y[2] - x[2]; secs = y[3] - x[3];
+          wall = (rps > 0 ? n / rps : 0);
+          printf "ops_per_commit=%.1f commit_busy=%d", (commits > 0 ? ops / commits : 0),
+                 (wall > 0 ? 100 * secs / wall + 0.5 : 0) }')"
       rows+=("$db $result")
     done
   done
@@ -229,16 +257,18 @@ done
 echo
 echo "smsd callback benchmark: $messages messages x (sent, delivered) per run, $(nproc) cores," \
   "${SMSD_HTTP_IO_THREADS:-1} HTTP event loop(s)"
-printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s\n' database conns requests '200' \
-  non-200 errors 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'max ms' served 'cpu us/r'
+printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %7s\n' database conns \
+  requests '200' non-200 errors 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'max ms' served 'cpu us/r' \
+  'ops/cm' 'cm busy'
 for row in "${rows[@]}"; do
   db="${row%% *}"
-  printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s\n' "$db" \
+  printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %6s%%\n' "$db" \
     "$(field connections "$row")" "$(field requests "$row")" "$(field ok "$row")" \
     "$(field non200 "$row")" "$(($(field errors "$row") + $(field unanswered "$row")))" \
     "$(field rps "$row")" "$(field p50_ms "$row")" "$(field p90_ms "$row")" \
     "$(field p99_ms "$row")" "$(field max_ms "$row")" \
-    "$(field served "$row")/$(field connections "$row")" "$(field cpu_us "$row")"
+    "$(field served "$row")/$(field connections "$row")" "$(field cpu_us "$row")" \
+    "$(field ops_per_commit "$row")" "$(field commit_busy "$row")"
 done
 if ((repeat > 1)); then
   echo
