@@ -25,7 +25,7 @@ void metric_sample(std::string& out, std::string_view name, std::string_view lab
   if (std::floor(value) == value && std::fabs(value) < 1e15)
     std::snprintf(buf, sizeof buf, " %.0f\n", value);
   else
-    std::snprintf(buf, sizeof buf, " %.6g\n", value);
+    std::snprintf(buf, sizeof buf, " %.15g\n", value); // Unix times keep their milliseconds
   out.append(buf);
 }
 
