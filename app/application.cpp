@@ -167,9 +167,9 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
   deps.stores = p->stores.get();
   deps.sms_sender = p->sms_sender.get();
   deps.extra_metrics = [router = p->router.get(), totals = p->job_totals](std::string& out) {
-    metric_family(out, "smsd_message_actors", "gauge",
-                  "Message actors alive; each stops after SMSD_MESSAGE_IDLE_MS without work.");
-    metric_sample(out, "smsd_message_actors", "", static_cast<double>(router->size()));
+    metric_single(out, "smsd_message_actors", "gauge",
+                  "Message actors alive; each stops after SMSD_MESSAGE_IDLE_MS without work.",
+                  static_cast<double>(router->size()));
     render_job_metrics(*totals, out);
   };
   p->http = std::make_unique<http_server>(deps);

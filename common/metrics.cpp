@@ -29,6 +29,12 @@ void metric_sample(std::string& out, std::string_view name, std::string_view lab
   out.append(buf);
 }
 
+void metric_single(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, double value) {
+  metric_family(out, name, type, help);
+  metric_sample(out, name, "", value);
+}
+
 std::string label_value(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());

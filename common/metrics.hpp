@@ -41,6 +41,10 @@ void metric_family(std::string& out, std::string_view name, std::string_view typ
 void metric_sample(std::string& out, std::string_view name, std::string_view labels,
                    double value);
 
+/// A family of one unlabelled sample: metric_family, then metric_sample.
+void metric_single(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, double value);
+
 /// A label value with `\`, `"` and newlines escaped.
 std::string label_value(std::string_view raw);
 

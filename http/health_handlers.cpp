@@ -68,8 +68,7 @@ http_response metrics(const handler_env& env) {
     if (auto n = c.http_responses[status].load(std::memory_order_relaxed))
       metric_sample(out, "smsd_http_responses_total", "code=\"" + std::to_string(status) + "\"",
                     static_cast<double>(n));
-  metric_family(out, "smsd_http_connections", "gauge", "HTTP connections open now.");
-  metric_sample(out, "smsd_http_connections", "",
+  metric_single(out, "smsd_http_connections", "gauge", "HTTP connections open now.",
                 env.open_connections ? env.open_connections() : 0);
 
   metric_family(out, "smsd_callbacks_total", "counter",
@@ -83,21 +82,21 @@ http_response metrics(const handler_env& env) {
   metric_sample(out, "smsd_callbacks_total", "result=\"not_stored\"",
                 load(c.callbacks_not_stored));
 
-  metric_family(out, "smsd_group_commits_total", "counter", "Group commits that succeeded.");
-  metric_sample(out, "smsd_group_commits_total", "", load(c.commits));
-  metric_family(out, "smsd_group_commit_ops_total", "counter", "Writes in those group commits.");
-  metric_sample(out, "smsd_group_commit_ops_total", "", load(c.commit_ops));
-  metric_family(out, "smsd_group_commit_failures_total", "counter",
-                "Group commits (or single writes) that failed after their retries.");
-  metric_sample(out, "smsd_group_commit_failures_total", "", load(c.commit_failures));
-  metric_family(out, "smsd_group_commit_seconds_total", "counter",
-                "Time the commit workers spent committing, retries included.");
-  metric_sample(out, "smsd_group_commit_seconds_total", "", load(c.commit_micros) / 1e6);
-  metric_family(out, "smsd_state_load_rounds_total", "counter",
-                "Rounds of message state loads (each reads every load queued).");
-  metric_sample(out, "smsd_state_load_rounds_total", "", load(c.load_rounds));
-  metric_family(out, "smsd_state_loads_total", "counter", "Message states loaded.");
-  metric_sample(out, "smsd_state_loads_total", "", load(c.load_keys));
+  metric_single(out, "smsd_group_commits_total", "counter", "Group commits that succeeded.",
+                load(c.commits));
+  metric_single(out, "smsd_group_commit_ops_total", "counter", "Writes in those group commits.",
+                load(c.commit_ops));
+  metric_single(out, "smsd_group_commit_failures_total", "counter",
+                "Group commits (or single writes) that failed after their retries.",
+                load(c.commit_failures));
+  metric_single(out, "smsd_group_commit_seconds_total", "counter",
+                "Time the commit workers spent committing, retries included.",
+                load(c.commit_micros) / 1e6);
+  metric_single(out, "smsd_state_load_rounds_total", "counter",
+                "Rounds of message state loads (each reads every load queued).",
+                load(c.load_rounds));
+  metric_single(out, "smsd_state_loads_total", "counter", "Message states loaded.",
+                load(c.load_keys));
   if (env.extra_metrics)
     env.extra_metrics(out);
   http_response r;
