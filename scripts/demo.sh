@@ -119,6 +119,9 @@ curl -sS $TWILIO_API_BASE_URL/_sim/stats; echo
 # readiness (database reachable, migrations applied)
 curl -sS $base/readyz; echo
 
+# metrics in Prometheus text (callbacks, group commits, HTTP responses, jobs)
+curl -sS $base/metrics $admin
+
 Ctrl-C stops smsd and the simulator.
 MSG
 
