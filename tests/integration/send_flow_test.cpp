@@ -147,12 +147,14 @@ TEST_CASE("with 30% of creates answered 429 and slow answers, each text is sent 
   for (int i = 0; i < guests; ++i)
     w.attendee("g" + std::to_string(i), "+141555503" + std::to_string(10 + i));
   auto r = w.notify({{"notificationType", "match_reveal"}, {"body", "Your match"}});
+  INFO(r.body); // a failure shows every attendee's result
   REQUIRE(r.status == 200);
   auto answer = r.json();
   CHECK(answer.at("sent") == guests);
   auto ids = record_ids(answer);
   REQUIRE(ids.size() == std::size_t(guests));
   auto st = w.stats();
+  INFO(st.dump()); // and what the simulator saw
   CHECK(st.at("rate_limited").get<int>() > 0);
   CHECK(st.at("creates_accepted") == guests);
   for (const auto& [to, count] : st.at("creates_by_to").items()) {
