@@ -50,22 +50,20 @@ bool request_context::has_header(const std::string& name) const {
   return headers.has(name);
 }
 
-void router::add(std::string method, std::string_view pattern, route_handler handler) {
-  route r;
+router::route& router::add_route(std::string method, std::string_view pattern) {
+  route& r = routes_.emplace_back();
   r.method = std::move(method);
   for (auto s : split_path(pattern))
     r.segments.emplace_back(s);
-  r.handler = std::move(handler);
-  routes_.push_back(std::move(r));
+  return r;
+}
+
+void router::add(std::string method, std::string_view pattern, route_handler handler) {
+  add_route(std::move(method), pattern).handler = std::move(handler);
 }
 
 void router::add_async(std::string method, std::string_view pattern, async_route handler) {
-  route r;
-  r.method = std::move(method);
-  for (auto s : split_path(pattern))
-    r.segments.emplace_back(s);
-  r.async_handler = std::move(handler);
-  routes_.push_back(std::move(r));
+  add_route(std::move(method), pattern).async_handler = std::move(handler);
 }
 
 router::match router::find(std::string_view method, std::string_view path) const {

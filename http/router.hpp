@@ -87,6 +87,9 @@ private:
     route_handler handler;
     async_route async_handler; ///< used when its handler is set
   };
+  /// Appends a route for `method` and `pattern` and returns it, for its handler to be set.
+  route& add_route(std::string method, std::string_view pattern);
+
   std::vector<route> routes_;
 };
 
