@@ -107,7 +107,7 @@ void send_all(Poco::Net::StreamSocket& s, const std::string& bytes) {
 
 // Reads until `count` complete responses (by Content-Length) arrived, the peer closed, or the
 // receive timed out. Returns the raw bytes.
-std::string read_responses(Poco::Net::StreamSocket& s, int count, bool* closed = nullptr) {
+std::string read_responses(Poco::Net::StreamSocket& s, int count) {
   std::string in;
   auto complete = [&] {
     std::size_t pos = 0;
@@ -128,8 +128,6 @@ std::string read_responses(Poco::Net::StreamSocket& s, int count, bool* closed =
     return true;
   };
   char buf[4096];
-  if (closed)
-    *closed = false;
   while (!complete()) {
     int n = 0;
     try {
@@ -139,11 +137,8 @@ std::string read_responses(Poco::Net::StreamSocket& s, int count, bool* closed =
     } catch (const Poco::Exception&) {
       n = 0;
     }
-    if (n <= 0) {
-      if (closed)
-        *closed = true;
+    if (n <= 0)
       break;
-    }
     in.append(buf, static_cast<std::size_t>(n));
   }
   return in;
@@ -227,8 +222,7 @@ TEST_CASE("HTTP/1.0 is answered and closed unless it asks to keep the connection
   {
     auto s = f.connect();
     send_all(s, "GET /hello HTTP/1.0\r\n\r\n");
-    bool closed = false;
-    const std::string in = read_responses(s, 1, &closed);
+    const std::string in = read_responses(s, 1);
     CHECK(in.find("Connection: close") != std::string::npos);
     CHECK(closed_by_server(s));
   }
@@ -247,8 +241,7 @@ TEST_CASE("Connection: close is honoured, and a client that half-closes still ge
   auto s = f.connect();
   send_all(s, "POST /async HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
   s.shutdownSend();
-  bool closed = false;
-  const std::string in = read_responses(s, 1, &closed);
+  const std::string in = read_responses(s, 1);
   CHECK(in.find("async:hi") != std::string::npos);
   CHECK(closed_by_server(s));
 
