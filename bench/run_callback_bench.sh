@@ -18,7 +18,8 @@
 # Besides requests/s and latency, each row gives smsd's CPU time (user + system) per request
 # (cpu us/r), which varies less than requests/s on a box shared with other work, and, from
 # smsd's GET /metrics, the group commit's writes per commit (ops/cm) and the share of the run
-# the commit workers spent committing (cm busy).
+# the commit workers spent committing (cm busy); and the whole box's busy share (box busy) and CPU
+# time per request (box us/r: smsd, the load generator, PostgreSQL and anything else running).
 #
 # smsd's settings come from the environment where set (SMSD_HTTP_IO_THREADS, SMSD_DB_WRITERS,
 # ...), else smsd's defaults. SMSD_BUILD_DIR picks the build.
@@ -39,6 +40,11 @@ field() { # field KEY LINE
 # CPU time (user + system, in clock ticks) a process has used so far.
 cpu_ticks() {
   awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# The whole box's CPU time so far, in clock ticks: "busy idle" (idle includes iowait).
+box_ticks() {
+  awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat
 }
 
 # smsd's group-commit counters from GET /metrics: "commits ops seconds" (bash's /dev/tcp, so
@@ -196,8 +202,9 @@ run_database() {
         count_switches "$smsd_pid" "$work/switches-$db-$c-$r.txt" &
         counter=$!
       fi
-      local ticks0 commits0
+      local ticks0 commits0 box0
       ticks0="$(cpu_ticks "$smsd_pid")"
+      box0="$(box_ticks)"
       commits0="$(commit_counters "$port")"
       timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
         --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
@@ -213,8 +220,9 @@ run_database() {
           echo "    context switches: the load ended within 3 s; nothing counted" >&2
         fi
       fi
-      local ticks1 commits1
+      local ticks1 commits1 box1
       ticks1="$(cpu_ticks "$smsd_pid")"
+      box1="$(box_ticks)"
       commits1="$(commit_counters "$port")"
       result="$(grep '^RESULT ' "$out" || true)"
       [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections (run $r)"
@@ -222,6 +230,12 @@ run_database() {
       local answered
       answered="$(field requests "$result")"
       result+=" cpu_us=$(( (ticks1 - ticks0) * 1000000 / $(getconf CLK_TCK) / (answered > 0 ? answered : 1) ))"
+      # The whole box (smsd, the load generator, PostgreSQL, anything else): its busy share and
+      # its CPU time per request. When the box is near 100% busy, CPU is what limits the rate.
+      result+=" $(awk -v a="$box0" -v b="$box1" -v n="$answered" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+          split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2];
+          printf "box_busy=%d box_us=%d", (busy + idle > 0 ? 100 * busy / (busy + idle) + 0.5 : 0),
+                 (n > 0 ? busy * 1000000 / hz / n : 0) }')"
       # The group commit during the run: writes per commit, and the share of the run's time
       # the commit workers spent committing (100% per worker busy all the time).
       result+=" $(awk -v a="$commits0" -v b="$commits1" -v rps="$(field rps "$result")" \
@@ -257,18 +271,19 @@ done
 echo
 echo "smsd callback benchmark: $messages messages x (sent, delivered) per run, $(nproc) cores," \
   "${SMSD_HTTP_IO_THREADS:-1} HTTP event loop(s)"
-printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %7s\n' database conns \
+printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %7s %8s %8s\n' database conns \
   requests '200' non-200 errors 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'max ms' served 'cpu us/r' \
-  'ops/cm' 'cm busy'
+  'ops/cm' 'cm busy' 'box busy' 'box us/r'
 for row in "${rows[@]}"; do
   db="${row%% *}"
-  printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %6s%%\n' "$db" \
+  printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %6s%% %7s%% %8s\n' "$db" \
     "$(field connections "$row")" "$(field requests "$row")" "$(field ok "$row")" \
     "$(field non200 "$row")" "$(($(field errors "$row") + $(field unanswered "$row")))" \
     "$(field rps "$row")" "$(field p50_ms "$row")" "$(field p90_ms "$row")" \
     "$(field p99_ms "$row")" "$(field max_ms "$row")" \
     "$(field served "$row")/$(field connections "$row")" "$(field cpu_us "$row")" \
-    "$(field ops_per_commit "$row")" "$(field commit_busy "$row")"
+    "$(field ops_per_commit "$row")" "$(field commit_busy "$row")" \
+    "$(field box_busy "$row")" "$(field box_us "$row")"
 done
 if ((repeat > 1)); then
   echo

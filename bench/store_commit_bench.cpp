@@ -2,10 +2,14 @@
 // guarded status update plus one status event, against a fresh SQLite file and, when
 // SMSD_BENCH_PG_URL is set, against that PostgreSQL database.
 //
-//   store_commit_bench [--messages N] [--batch N]
+//   store_commit_bench [--messages N] [--batch N] [--steps K]
 //
-// Every message goes through five ranks (accepted, queued, sending, sent, delivered), so every
-// update applies, as on a healthy day: --messages 2000 gives 10000 ops. Seeding uses
+// Every message goes through the last K of five ranks (accepted, queued, sending, sent,
+// delivered; K = 5 by default), so every update applies, as on a healthy day: --messages 2000
+// gives 10000 ops. --steps 2 gives what callbacks do (sent, then delivered: both change the
+// status, which the spec's indexes contain); the first three ranks keep the status `queued`.
+// Besides the rate it prints the CPU time per op of this process and, on this machine, of every
+// process named `postgres` (the backend doing the work, the WAL writer, the checkpointer). Seeding uses
 // insert_message, one durable transaction per message, and is reported on its own line.
 // The PostgreSQL run adds its own event (and deletes it afterwards) to the database it is given.
 
@@ -14,11 +18,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/errors.hpp"
@@ -33,7 +41,49 @@ using clock_type = std::chrono::steady_clock;
 struct options {
   int messages = 2000;
   int batch = 256;
+  int steps = 5;
 };
+
+/// CPU time (user + system) in seconds: of this process, and of every process named `postgres`
+/// that /proc shows (on this machine; 0 when PostgreSQL runs elsewhere).
+double own_cpu_seconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+double postgres_cpu_seconds() {
+  namespace fs = std::filesystem;
+  const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  double total = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::ifstream in(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line))
+      continue;
+    // pid (comm) state ... ; comm may hold spaces, so fields are counted after the last ')'.
+    auto open = line.find('(');
+    auto close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos
+        || line.compare(open + 1, close - open - 1, "postgres") != 0)
+      continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; rest >> field; ++i) { // field 3 is the state
+      if (i == 14)
+        utime = std::atof(field.c_str());
+      else if (i == 15) {
+        stime = std::atof(field.c_str());
+        break;
+      }
+    }
+    total += (utime + stime) / hz;
+  }
+  return total;
+}
 
 struct step {
   const char* status;
@@ -108,26 +158,26 @@ void run(const std::string& label, const std::string& url, const options& opt) {
 
   // All ops first, so that only commit() is timed.
   std::vector<smsd::write_op> ops;
-  for (const auto& st : steps)
+  for (auto st = std::end(steps) - opt.steps; st != std::end(steps); ++st)
     for (std::size_t i = 0; i < ids.size(); ++i) {
       smsd::write_op op;
       smsd::message_update u;
       u.message_id = ids[i];
-      u.state.status = st.status;
-      u.state.provider_status = std::string{st.provider_status};
-      u.state.status_rank = st.rank;
+      u.state.status = st->status;
+      u.state.provider_status = std::string{st->provider_status};
+      u.state.status_rank = st->rank;
       u.state.status_updated_at = smsd::now_millis();
-      if (st.rank >= 3)
+      if (st->rank >= 3)
         u.state.sent_at = u.state.status_updated_at;
-      if (st.rank == 4)
+      if (st->rank == 4)
         u.state.delivered_at = u.state.status_updated_at;
-      u.state.raw_payload = std::string{R"({"MessageStatus":")"} + st.provider_status
+      u.state.raw_payload = std::string{R"({"MessageStatus":")"} + st->provider_status
                             + R"(","AccountSid":"AC0123456789abcdef","ApiVersion":"2010-04-01"})";
       smsd::status_event_record e;
       e.message_id = ids[i];
       e.message_sid = "SM" + run_id + "x" + std::to_string(i);
-      e.provider_status = st.provider_status;
-      e.dedup_key = *e.message_sid + ":" + st.provider_status;
+      e.provider_status = st->provider_status;
+      e.dedup_key = *e.message_sid + ":" + st->provider_status;
       e.payload = *u.state.raw_payload;
       e.received_at = u.state.status_updated_at;
       e.applied = true;
@@ -139,6 +189,8 @@ void run(const std::string& label, const std::string& url, const options& opt) {
 
   std::vector<double> latencies;
   std::size_t applied = 0;
+  const double own0 = own_cpu_seconds();
+  const double pg0 = postgres_cpu_seconds();
   auto start = clock_type::now();
   for (std::size_t at = 0; at < ops.size(); at += static_cast<std::size_t>(opt.batch)) {
     auto end = std::min(ops.size(), at + static_cast<std::size_t>(opt.batch));
@@ -151,18 +203,26 @@ void run(const std::string& label, const std::string& url, const options& opt) {
       std::count_if(results.begin(), results.end(), [](const auto& r) { return r.updated; }));
   }
   auto total = seconds_since(start);
+  const double n = static_cast<double>(ops.size());
+  const double own_us = (own_cpu_seconds() - own0) * 1e6 / n;
+  const double pg_us = (postgres_cpu_seconds() - pg0) * 1e6 / n;
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) {
     return latencies[std::min(latencies.size() - 1,
                               static_cast<std::size_t>(p * static_cast<double>(latencies.size())))];
   };
   std::printf("%-10s commit: %zu ops (update + insert) in batches of %d: %.2f s = %.0f ops/s; "
-              "batch p50 %.2f ms, p99 %.2f ms; %zu applied\n",
+              "batch p50 %.2f ms, p99 %.2f ms; %zu applied; CPU per op: %.1f us here, "
+              "%.1f us in postgres processes\n",
               label.c_str(), ops.size(), opt.batch, total,
-              static_cast<double>(ops.size()) / total, pct(0.5), pct(0.99), applied);
-  if (applied != ops.size())
-    std::fprintf(stderr, "store_commit_bench: expected every update to apply\n");
+              static_cast<double>(ops.size()) / total, pct(0.5), pct(0.99), applied, own_us,
+              pg_us);
   must(s->delete_event(event_id), "clean up");
+  if (applied != ops.size()) {
+    std::fprintf(stderr, "store_commit_bench: expected every update to apply (%zu of %zu did)\n",
+                 applied, ops.size());
+    std::exit(1);
+  }
 }
 
 } // namespace
@@ -176,8 +236,10 @@ int main(int argc, char** argv) {
       opt.messages = value;
     else if (flag == "--batch" && value > 0)
       opt.batch = value;
+    else if (flag == "--steps" && value >= 1 && value <= 5)
+      opt.steps = value;
     else {
-      std::fprintf(stderr, "usage: store_commit_bench [--messages N] [--batch N]\n");
+      std::fprintf(stderr, "usage: store_commit_bench [--messages N] [--batch N] [--steps 1-5]\n");
       return 2;
     }
   }
