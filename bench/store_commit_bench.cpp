@@ -9,8 +9,9 @@
 // gives 10000 ops. --steps 2 gives what callbacks do (sent, then delivered: both change the
 // status, which the spec's indexes contain); the first three ranks keep the status `queued`.
 // Besides the rate it prints the CPU time per op of this process and, on this machine, of every
-// process named `postgres` (the backend doing the work, the WAL writer, the checkpointer). Seeding uses
-// insert_message, one durable transaction per message, and is reported on its own line.
+// process named `postgres` (the backend doing the work, the WAL writer, the checkpointer).
+// Seeding uses insert_message, one durable transaction per message, and is reported on its own
+// line.
 // The PostgreSQL run adds its own event (and deletes it afterwards) to the database it is given.
 
 #include <algorithm>
@@ -20,9 +21,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
