@@ -34,7 +34,7 @@ public:
 
   std::size_t rows() const override { return static_cast<std::size_t>(PQntuples(res_.get())); }
   std::size_t columns() const override { return static_cast<std::size_t>(PQnfields(res_.get())); }
-  std::string column_name(std::size_t col) const override {
+  const char* column_name(std::size_t col) const override {
     return PQfname(res_.get(), static_cast<int>(col));
   }
   bool is_null(std::size_t row, std::size_t col) const override {

@@ -1,6 +1,7 @@
 #include "persistence/sql_store.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -146,7 +147,7 @@ Var to_var(bool v) {
 
 std::size_t row_view::position(const char* column) const {
   for (std::size_t i = 0; i < rs_.columns(); ++i)
-    if (rs_.column_name(i) == column)
+    if (std::strcmp(rs_.column_name(i), column) == 0)
       return i;
   throw std::logic_error(std::string{"query result has no column "} + column);
 }

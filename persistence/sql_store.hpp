@@ -22,7 +22,8 @@ public:
   virtual ~query_result() = default;
   virtual std::size_t rows() const = 0;
   virtual std::size_t columns() const = 0;
-  virtual std::string column_name(std::size_t col) const = 0;
+  /// Valid as long as the result is.
+  virtual const char* column_name(std::size_t col) const = 0;
   virtual bool is_null(std::size_t row, std::size_t col) const = 0;
   virtual std::string text(std::size_t row, std::size_t col) const = 0;
   virtual std::int64_t int64(std::size_t row, std::size_t col) const = 0;

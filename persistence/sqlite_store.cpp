@@ -1,6 +1,7 @@
 #include "persistence/sqlite_store.hpp"
 
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -57,7 +58,7 @@ public:
 
   std::size_t rows() const override { return names_.empty() ? 0 : cells_.size() / names_.size(); }
   std::size_t columns() const override { return names_.size(); }
-  std::string column_name(std::size_t col) const override { return names_[col]; }
+  const char* column_name(std::size_t col) const override { return names_[col].c_str(); }
   bool is_null(std::size_t row, std::size_t col) const override { return at(row, col).null; }
   std::string text(std::size_t row, std::size_t col) const override {
     const auto& c = at(row, col);
@@ -242,8 +243,16 @@ caf::expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path)
       return make_error(errc::unavailable,
                         "sqlite: cannot create folder " + folder.string() + ": " + ec.message());
   }
+  // SQLite's memory statistics take a process-wide mutex on every allocation, and this
+  // library (Debian's) has no lookaside allocator, so that is every few B-tree steps on every
+  // connection; smsd reads no statistics. It only applies before SQLite's first use.
+  static std::once_flag configured;
+  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* raw = nullptr;
-  auto rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+  // NOMUTEX: each connection is used by one thread at a time (a worker's own, or a store_pool
+  // borrower's), so SQLite's per-connection mutex only costs.
+  auto rc = sqlite3_open_v2(path.c_str(), &raw,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                             nullptr);
   std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db{raw, &sqlite3_close_v2};
   if (rc != SQLITE_OK)
