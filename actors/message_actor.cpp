@@ -1,6 +1,7 @@
 #include "actors/message_actor.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include <caf/actor_cast.hpp>
@@ -68,6 +69,8 @@ void apply_pending(self_ptr self, std::vector<status_event_record> pending) {
 
 void process(self_ptr self, status_report& r, ack_ptr& ack) {
   auto& st = self->state;
+  if (ack)
+    ack->times.state_ready = std::chrono::steady_clock::now();
   auto ev = event_for(r);
   write_op op;
   if (!st.row) {
@@ -228,6 +231,10 @@ message_actor::behavior_type message_impl(message_actor::stateful_pointer<messag
       auto& st = self->state;
       ++st.processed;
       arm_idle_timer(self);
+      if (ack) {
+        ack->times.at_actor = std::chrono::steady_clock::now();
+        ack->times.waited_for_state = !st.loaded;
+      }
       if (!st.loaded) {
         st.waiting.emplace_back(std::move(r), std::move(ack));
         start_load(self);

@@ -1,5 +1,6 @@
 #include "actors/persistence_actor.hpp"
 
+#include <chrono>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -95,6 +96,10 @@ void dispatch(self_ptr self) {
     // The worker answers the requests itself, on its own thread, as soon as the transaction
     // committed (no hop back through this actor on the way to the waiting HTTP thread), then
     // tells this actor that it is free again.
+    const auto handed = std::chrono::steady_clock::now();
+    for (auto& r : b->requests)
+      if (r.ack)
+        r.ack->times.at_writer = handed;
     auto me = caf::actor_cast<persistence_actor>(self);
     worker.commit(std::move(batch), [me, id, b](batch_outcome out) {
       if (out.size() == b->members.size())

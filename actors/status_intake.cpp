@@ -2,9 +2,29 @@
 
 #include <stdexcept>
 
+#include "common/metrics.hpp"
+
 namespace smsd {
 
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Adds one stage's duration, if both of its ends were stamped.
+void add_stage(report_stage s, clock_type::time_point from, clock_type::time_point to) {
+  if (from == clock_type::time_point{} || to < from)
+    return;
+  auto& c = counters();
+  const auto i = static_cast<std::size_t>(s);
+  count(c.report_stage_micros[i], static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(to - from).count()));
+  count(c.report_stage_reports[i]);
+}
+
+} // namespace
+
 durable_ack::durable_ack(durable_callback done) : done_(std::move(done)) {
+  times.submitted = clock_type::now();
 }
 
 durable_ack::~durable_ack() {
@@ -13,6 +33,13 @@ durable_ack::~durable_ack() {
 }
 
 void durable_ack::succeed() {
+  const auto now = clock_type::now();
+  add_stage(report_stage::to_actor, times.submitted, times.at_actor);
+  if (times.waited_for_state)
+    add_stage(report_stage::state_load, times.at_actor, times.state_ready);
+  add_stage(report_stage::to_writer, times.state_ready, times.at_writer);
+  add_stage(report_stage::commit, times.at_writer, now);
+  add_stage(report_stage::total, times.submitted, now);
   if (auto done = std::move(done_)) {
     done_ = nullptr;
     done(true, std::string{});

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
@@ -38,6 +39,19 @@ using durable_callback = std::function<void(bool ok, const std::string& why)>;
 /// exactly once.
 class durable_ack {
 public:
+  /// When the report passed each stage on its way to the database, set by the stage that took
+  /// it (one thread at a time: the ack travels with the report). succeed() adds the stages'
+  /// durations to smsd_report_stage_seconds_total (docs/operations.md).
+  struct timing {
+    using time_point = std::chrono::steady_clock::time_point;
+    time_point submitted;           ///< handed to the router (the ack's creation)
+    time_point at_actor;            ///< its message actor took it
+    time_point state_ready;         ///< the actor had the message's state and applied the report
+    time_point at_writer;           ///< the persistence actor handed its batch to a commit worker
+    bool waited_for_state = false;  ///< the actor read the state first (its first input)
+  };
+  timing times;
+
   explicit durable_ack(durable_callback done);
   ~durable_ack();
   durable_ack(const durable_ack&) = delete;

@@ -20,6 +20,8 @@
 # smsd's GET /metrics, the group commit's writes per commit (ops/cm) and the share of the run
 # the commit workers spent committing (cm busy); and the whole box's busy share (box busy) and CPU
 # time per request (box us/r: smsd, the load generator, PostgreSQL and anything else running).
+# A second table splits each run's mean time per callback inside smsd into the stages of
+# smsd_report_stage_seconds_total (docs/operations.md).
 #
 # smsd's settings come from the environment where set (SMSD_HTTP_IO_THREADS, SMSD_DB_WRITERS,
 # ...), else smsd's defaults. SMSD_BUILD_DIR picks the build.
@@ -47,8 +49,9 @@ box_ticks() {
   awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat
 }
 
-# smsd's group-commit counters from GET /metrics: "commits ops seconds" (bash's /dev/tcp, so
-# no curl is needed). Prints "0 0 0" if the scrape fails.
+# smsd's group-commit counters from GET /metrics: "commits ops seconds", then the seconds and
+# report count of each report stage (bash's /dev/tcp, so no curl is needed). Prints zeros if the
+# scrape fails.
 commit_counters() { # commit_counters PORT
   local text=""
   if exec 3<>"/dev/tcp/127.0.0.1/$1"; then
@@ -56,10 +59,19 @@ commit_counters() { # commit_counters PORT
     text="$(timeout 5 cat <&3 || true)"
     exec 3<&-
   fi
+  # Then the report stages' seconds and counts: to_actor, state_load, to_writer, commit, total.
   awk '$1 == "smsd_group_commits_total" {c = $2}
        $1 == "smsd_group_commit_ops_total" {o = $2}
        $1 == "smsd_group_commit_seconds_total" {s = $2}
-       END {printf "%d %d %s\n", c, o, (s == "" ? 0 : s)}' <<<"$text"
+       match($1, /^smsd_report_stage_seconds_total\{stage="[a-z_]+"\}$/) {
+         split($1, p, "\""); secs[p[2]] = $2 }
+       match($1, /^smsd_report_stage_reports_total\{stage="[a-z_]+"\}$/) {
+         split($1, p, "\""); reps[p[2]] = $2 }
+       END {
+         printf "%d %d %s", c, o, (s == "" ? 0 : s)
+         split("to_actor state_load to_writer commit total", names, " ")
+         for (i = 1; i <= 5; i++) printf " %s %d", secs[names[i]] + 0, reps[names[i]] + 0
+         printf "\n" }' <<<"$text"
 }
 
 messages=5000
@@ -244,7 +256,16 @@ run_database() {
           commits = y[1] - x[1]; ops = y[2] - x[2]; secs = y[3] - x[3];
           wall = (rps > 0 ? n / rps : 0);
           printf "ops_per_commit=%.1f commit_busy=%d", (commits > 0 ? ops / commits : 0),
-                 (wall > 0 ? 100 * secs / wall + 0.5 : 0) }')"
+                 (wall > 0 ? 100 * secs / wall + 0.5 : 0)
+          # Mean time per report in each stage (ms), and the share that waited for a load.
+          split("to_actor state_load to_writer commit total", names, " ")
+          for (i = 1; i <= 5; i++) {
+            s = y[2 + 2 * i] - x[2 + 2 * i]; k = y[3 + 2 * i] - x[3 + 2 * i]
+            printf " stage_%s=%.2f", names[i], (k > 0 ? 1000 * s / k : 0)
+            if (names[i] == "state_load") loaded = k
+            if (names[i] == "total") reports = k
+          }
+          printf " loaded_share=%d", (reports > 0 ? 100 * loaded / reports + 0.5 : 0) }')"
       rows+=("$db $result")
     done
   done
@@ -284,6 +305,18 @@ for row in "${rows[@]}"; do
     "$(field served "$row")/$(field connections "$row")" "$(field cpu_us "$row")" \
     "$(field ops_per_commit "$row")" "$(field commit_busy "$row")" \
     "$(field box_busy "$row")" "$(field box_us "$row")"
+done
+echo
+echo "where a callback's time went inside smsd (mean ms per acknowledged report, from /metrics):"
+echo "to_actor = router + CAF mailbox; state_load = reading the message first (its first report"
+echo "only; 'loaded' is their share); to_writer = waiting for the commit in progress; commit = its own"
+printf '%-11s %5s %9s %11s %8s %10s %8s %8s\n' database conns to_actor state_load loaded \
+  to_writer commit total
+for row in "${rows[@]}"; do
+  printf '%-11s %5s %9s %11s %7s%% %10s %8s %8s\n' "${row%% *}" "$(field connections "$row")" \
+    "$(field stage_to_actor "$row")" "$(field stage_state_load "$row")" \
+    "$(field loaded_share "$row")" "$(field stage_to_writer "$row")" \
+    "$(field stage_commit "$row")" "$(field stage_total "$row")"
 done
 if ((repeat > 1)); then
   echo

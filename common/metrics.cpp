@@ -10,6 +10,22 @@ process_counters& counters() {
   return c;
 }
 
+const char* stage_name(report_stage s) {
+  switch (s) {
+    case report_stage::to_actor:
+      return "to_actor";
+    case report_stage::state_load:
+      return "state_load";
+    case report_stage::to_writer:
+      return "to_writer";
+    case report_stage::commit:
+      return "commit";
+    case report_stage::total:
+      return "total";
+  }
+  return "unknown";
+}
+
 void metric_family(std::string& out, std::string_view name, std::string_view type,
                    std::string_view help) {
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");

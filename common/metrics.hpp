@@ -1,11 +1,22 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace smsd {
+
+/// The stages of a status report on its way to the database (smsd_report_stage_seconds_total).
+enum class report_stage {
+  to_actor,   ///< router and CAF's mailbox: submitted until its message actor takes it
+  state_load, ///< the actor reads the message's state first (only reports that waited for it)
+  to_writer,  ///< applied until a commit worker takes its batch (the commit in progress)
+  commit,     ///< the commit worker's transaction, until the acknowledgement
+  total,      ///< submitted until acknowledged durable
+};
+constexpr std::size_t report_stage_count = 5;
 
 /// Process-wide counters for GET /metrics. Updated with relaxed atomic increments wherever the
 /// event happens (the HTTP loop, the commit and load workers), read when scraped.
@@ -24,7 +35,14 @@ struct process_counters {
 
   std::atomic<std::uint64_t> load_rounds{0}; ///< rounds of message state loads
   std::atomic<std::uint64_t> load_keys{0};   ///< messages loaded in them
+
+  /// Reports acknowledged durable, and the time they spent in each report_stage.
+  std::atomic<std::uint64_t> report_stage_micros[report_stage_count] = {};
+  std::atomic<std::uint64_t> report_stage_reports[report_stage_count] = {};
 };
+
+/// The label of a report_stage in /metrics.
+const char* stage_name(report_stage s);
 
 process_counters& counters();
 

@@ -1,5 +1,6 @@
 // GET /metrics of the whole smsd on each database: real callbacks move the group-commit and
-// callback counters, a job run shows up by job and outcome, and the message actors are counted.
+// callback counters and the report stages, a job run shows up by job and outcome, and the message
+// actors are counted.
 #include <map>
 #include <string>
 
@@ -47,6 +48,20 @@ TEST_CASE("metrics follow real callbacks, commits and job runs", "[integration][
     CHECK(delta("smsd_group_commit_seconds_total") > 0);
     CHECK(delta("smsd_group_commit_failures_total") == 0);
     CHECK(delta("smsd_state_loads_total") >= messages);
+    // Every acknowledged callback went through each stage once; only the first callback of
+    // each message waited for its state to be read. The whole is longer than each part.
+    auto stage = [&](const char* name) {
+      return std::string{"{stage=\""} + name + "\"}";
+    };
+    for (auto name : {"to_actor", "to_writer", "commit", "total"})
+      CHECK(delta("smsd_report_stage_reports_total" + stage(name)) == 2 * messages);
+    CHECK(delta("smsd_report_stage_reports_total" + stage("state_load")) >= messages);
+    CHECK(delta("smsd_report_stage_reports_total" + stage("state_load")) <= 2 * messages);
+    const double total = delta("smsd_report_stage_seconds_total" + stage("total"));
+    CHECK(total > 0);
+    CHECK(delta("smsd_report_stage_seconds_total" + stage("commit")) > 0);
+    CHECK(delta("smsd_report_stage_seconds_total" + stage("commit")) <= total);
+    CHECK(delta("smsd_report_stage_seconds_total" + stage("to_actor")) <= total);
     CHECK(after.count("smsd_message_actors") == 1);
     CHECK(sample_value(after, "smsd_job_runs_total{job=\"retention\",outcome=\"ok\"}") == 1);
     CHECK(sample_value(after, "smsd_job_last_finished_timestamp_seconds{job=\"retention\"}")
