@@ -21,6 +21,16 @@ void add_stage(report_stage s, clock_type::time_point from, clock_type::time_poi
   count(c.report_stage_reports[i]);
 }
 
+void count_stages(const durable_ack::timing& t) {
+  const auto now = clock_type::now();
+  add_stage(report_stage::to_actor, t.submitted, t.at_actor);
+  if (t.waited_for_state)
+    add_stage(report_stage::state_load, t.at_actor, t.state_ready);
+  add_stage(report_stage::to_writer, t.state_ready, t.at_writer);
+  add_stage(report_stage::commit, t.at_writer, now);
+  add_stage(report_stage::total, t.submitted, now);
+}
+
 } // namespace
 
 durable_ack::durable_ack(durable_callback done) : done_(std::move(done)) {
@@ -33,15 +43,9 @@ durable_ack::~durable_ack() {
 }
 
 void durable_ack::succeed() {
-  const auto now = clock_type::now();
-  add_stage(report_stage::to_actor, times.submitted, times.at_actor);
-  if (times.waited_for_state)
-    add_stage(report_stage::state_load, times.at_actor, times.state_ready);
-  add_stage(report_stage::to_writer, times.state_ready, times.at_writer);
-  add_stage(report_stage::commit, times.at_writer, now);
-  add_stage(report_stage::total, times.submitted, now);
   if (auto done = std::move(done_)) {
     done_ = nullptr;
+    count_stages(times);
     done(true, std::string{});
   }
 }

@@ -101,15 +101,16 @@ http_response metrics(const handler_env& env) {
                 "Time status reports acknowledged durable spent in each stage: to_actor (router "
                 "and mailbox), state_load (reading the message first), to_writer (waiting for "
                 "the commit in progress), commit (their own), total.");
+  auto stage_label = [](std::size_t i) {
+    return std::string{"stage=\""} + stage_name(static_cast<report_stage>(i)) + "\"";
+  };
   for (std::size_t i = 0; i < report_stage_count; ++i)
-    metric_sample(out, "smsd_report_stage_seconds_total",
-                  std::string{"stage=\""} + stage_name(static_cast<report_stage>(i)) + "\"",
+    metric_sample(out, "smsd_report_stage_seconds_total", stage_label(i),
                   load(c.report_stage_micros[i]) / 1e6);
   metric_family(out, "smsd_report_stage_reports_total", "counter",
                 "Status reports counted in each stage of smsd_report_stage_seconds_total.");
   for (std::size_t i = 0; i < report_stage_count; ++i)
-    metric_sample(out, "smsd_report_stage_reports_total",
-                  std::string{"stage=\""} + stage_name(static_cast<report_stage>(i)) + "\"",
+    metric_sample(out, "smsd_report_stage_reports_total", stage_label(i),
                   load(c.report_stage_reports[i]));
   if (env.extra_metrics)
     env.extra_metrics(out);
