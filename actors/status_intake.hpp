@@ -46,7 +46,7 @@ public:
     using time_point = std::chrono::steady_clock::time_point;
     time_point submitted;           ///< handed to the router (the ack's creation)
     time_point at_actor;            ///< its message actor took it
-    time_point state_ready;         ///< the actor had the message's state and applied the report
+    time_point state_ready;         ///< the actor had the message's state and began applying it
     time_point at_writer;           ///< the persistence actor handed its batch to a commit worker
     bool waited_for_state = false;  ///< the actor read the state first (its first input)
   };
