@@ -22,12 +22,18 @@ void fail_ack(const ack_ptr& ack, const std::string& why) {
     ack->fail(why);
 }
 
+// `expect_update`: op.update applies what the actor holds now (its row's status), which the
+// change listener hears of once committed.
 void send_write(self_ptr self, write_op op, ack_ptr ack, bool expect_update) {
   write_request wr;
   wr.op = std::move(op);
   wr.ack = std::move(ack);
   wr.origin = caf::actor_cast<caf::actor>(self);
   wr.expect_update = expect_update;
+  if (expect_update && self->state.row) {
+    const auto& row = *self->state.row;
+    wr.change = message_change{row.id, row.event_id, row.attendee_id, row.state.status};
+  }
   self->send(self->state.deps.persistence, write_atom::value, std::move(wr));
 }
 

@@ -10,6 +10,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "actors/message_change.hpp"
 #include "actors/status_intake.hpp"
 #include "persistence/records.hpp"
 
@@ -31,6 +32,8 @@ struct write_request {
   ack_ptr ack;                ///< may be empty (no caller waiting)
   caf::actor origin;          ///< told when the outcome is not the expected one
   bool expect_update = false; ///< op.update should apply (the actor believes it is newer)
+  /// The change op.update makes, told to the change listener once it is committed.
+  std::optional<message_change> change;
 };
 
 /// One group commit, handed to a commit worker.

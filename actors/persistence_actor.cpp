@@ -36,6 +36,18 @@ void answer(const batch_requests& b, const batch_outcome* out, const std::string
   }
 }
 
+std::vector<message_change> committed_changes(const batch_requests& b, const batch_outcome& out) {
+  std::vector<message_change> changes;
+  for (std::size_t j = 0; j < b.members.size() && j < out.size(); ++j) {
+    if (!out[j].ok || !out[j].result.updated)
+      continue;
+    for (auto i : b.members[j])
+      if (b.requests[i].change)
+        changes.push_back(*b.requests[i].change);
+  }
+  return changes;
+}
+
 namespace {
 
 using self_ptr = persistence_actor::stateful_pointer<persistence_state>;
@@ -101,11 +113,17 @@ void dispatch(self_ptr self) {
       if (r.ack)
         r.ack->times.at_writer = handed;
     auto me = caf::actor_cast<persistence_actor>(self);
-    worker.commit(std::move(batch), [me, id, b](batch_outcome out) {
-      if (out.size() == b->members.size())
+    worker.commit(std::move(batch), [me, id, b, on_change = st.on_change](batch_outcome out) {
+      if (out.size() == b->members.size()) {
         answer(*b, &out, {});
-      else
+        if (on_change) {
+          auto changes = committed_changes(*b, out);
+          if (!changes.empty())
+            on_change(std::move(changes));
+        }
+      } else {
         answer(*b, nullptr, "the commit worker answered for another batch");
+      }
       caf::anon_send(me, committed_atom::value, id);
     });
   }
@@ -115,8 +133,10 @@ void dispatch(self_ptr self) {
 
 persistence_actor::behavior_type
 persistence_impl(persistence_actor::stateful_pointer<persistence_state> self,
-                 std::vector<std::shared_ptr<commit_worker>> writers, std::size_t max_batch_ops) {
+                 std::vector<std::shared_ptr<commit_worker>> writers, std::size_t max_batch_ops,
+                 change_listener on_change) {
   auto& st = self->state;
+  st.on_change = std::move(on_change);
   st.writers = std::move(writers);
   for (std::size_t i = 0; i < st.writers.size(); ++i)
     st.idle_writers.push_back(i);

@@ -26,6 +26,10 @@ struct batch_requests {
 /// they expected. Thread-safe: runs on a commit worker's thread.
 void answer(const batch_requests& b, const batch_outcome* out, const std::string& failure);
 
+/// The status changes a committed batch made: of each op whose update applied, its requests'
+/// changes, in order.
+std::vector<message_change> committed_changes(const batch_requests& b, const batch_outcome& out);
+
 /// A batch on its way, as the persistence actor keeps track of it.
 struct in_flight_batch {
   std::size_t writer = 0;
@@ -42,6 +46,7 @@ struct persistence_state {
   /// so two writers never race on one message.
   std::unordered_set<std::string> in_flight;
   std::size_t max_batch_ops = 2048;
+  change_listener on_change;
   std::uint64_t batches_sent = 0;
   std::uint64_t ops = 0;
   static inline const char* name = "persistence";
@@ -49,8 +54,10 @@ struct persistence_state {
 
 /// With one commit worker (SQLite) batches go out one at a time; with several (PostgreSQL) up to
 /// that many commit at once, on separate connections.
+/// `on_change` (may be empty) hears of every committed status change, after its commit.
 persistence_actor::behavior_type
 persistence_impl(persistence_actor::stateful_pointer<persistence_state> self,
-                 std::vector<std::shared_ptr<commit_worker>> writers, std::size_t max_batch_ops);
+                 std::vector<std::shared_ptr<commit_worker>> writers, std::size_t max_batch_ops,
+                 change_listener on_change);
 
 } // namespace smsd

@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "http/server.hpp"
+#include "http/sms_stream_hub.hpp"
 #include "persistence/store.hpp"
 #include "persistence/store_pool.hpp"
 #include "scheduling/job_runner.hpp"
@@ -39,6 +40,8 @@ struct application::impl {
   std::unique_ptr<message_router> router;
   pending_sweep_actor sweep;
   std::unique_ptr<store_pool> stores;
+  /// The organizer page's live events: told every committed change by the persistence actor.
+  std::unique_ptr<sms_stream_hub> streams;
   std::unique_ptr<twilio::rest_client> twilio;
   std::unique_ptr<sender> sms_sender; ///< null when sending is not configured
   /// The scheduled jobs: each on a worker thread and connection of its own; their timers.
@@ -106,13 +109,29 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
     load_workers.push_back(p->loaders.back());
   }
   p->sweeper = worker("smsd-sweep");
-  p->persistence = sys.spawn(persistence_impl, std::move(commit_workers),
-                             static_cast<std::size_t>(cfg.max_batch_ops));
+  p->stores = std::make_unique<store_pool>(cfg.database_url, cfg.db_pool_size);
+  p->streams = std::make_unique<sms_stream_hub>(
+    [stores = p->stores.get()](const std::string& event_id,
+                               const std::vector<std::string>& attendee_ids)
+      -> caf::expected<std::vector<attendee_counts>> {
+      auto lease = stores->acquire();
+      if (!lease)
+        return lease.error();
+      auto counts = (*lease)->attendee_counts_for(event_id, attendee_ids);
+      if (!counts && code_of(counts.error()) == errc::unavailable)
+        lease->discard();
+      return counts;
+    });
+  p->streams->start();
+  p->persistence = sys.spawn(
+    persistence_impl, std::move(commit_workers), static_cast<std::size_t>(cfg.max_batch_ops),
+    change_listener{[hub = p->streams.get()](std::vector<message_change> changes) {
+      hub->publish(std::move(changes));
+    }});
   p->router = std::make_unique<message_router>(sys, p->persistence, std::move(load_workers),
                                                cfg.message_idle_ms);
   p->sweep = sys.spawn(pending_sweep_impl, p->sweeper, p->router.get(), cfg.pending_sweep_ms);
   caf::anon_send(p->sweep, sweep_atom::value);
-  p->stores = std::make_unique<store_pool>(cfg.database_url, cfg.db_pool_size);
 
   if (cfg.can_send()) {
     twilio::rest_client_config tc;
@@ -166,6 +185,7 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
   deps.intake = p->router.get();
   deps.stores = p->stores.get();
   deps.sms_sender = p->sms_sender.get();
+  deps.streams = p->streams.get();
   deps.extra_metrics = [router = p->router.get(), totals = p->job_totals](std::string& out) {
     metric_single(out, "smsd_message_actors", "gauge",
                   "Message actors alive; each stops after SMSD_MESSAGE_IDLE_MS without work.",
@@ -210,6 +230,9 @@ void application::stop() {
     return;
   p.stopped = true;
   // Order matters (STYLE.md): no new requests, then the actors, then the actor system.
+  // Event streams end first: they would otherwise hold their connections to the last moment.
+  if (p.streams)
+    p.streams->stop();
   if (p.http)
     p.http->stop();
   if (p.system) {
@@ -244,6 +267,7 @@ void application::stop() {
   p.jobs.reset();
   p.router.reset();
   p.http.reset();
+  p.streams.reset();
   p.stores.reset();
 }
 

@@ -4,7 +4,7 @@
 #
 #   bench/run_callback_bench.sh [--messages M] [--duration S] [--connections "64 256"]
 #                               [--databases "sqlite postgresql"] [--threads T] [--no-build]
-#                               [--repeat N] [--switches]
+#                               [--repeat N] [--switches] [--streams N]
 #     --messages M     message SIDs per run; each gets `sent` then `delivered` (default 5000)
 #     --duration S     time limit of each run's load phase, seconds (default 60)
 #     --connections L  connection counts to run (default "64 256")
@@ -14,6 +14,9 @@
 #     --repeat N       run each database and connection count N times (fresh messages each time)
 #                      and also print the medians; this box varies by about 10% between runs
 #     --switches       also count smsd's context switches by thread name, for 2 s of each run
+#     --streams N      run every case twice, without and with N organizer-page event streams
+#                      (GET .../sms-stream, bench/stream_readers) open on the run's event, in
+#                      alternating order; rows of the second are labelled "+N streams"
 #
 # Besides requests/s and latency, each row gives smsd's CPU time (user + system) per request
 # (cpu us/r), which varies less than requests/s on a box shared with other work, and, from
@@ -82,6 +85,7 @@ threads=1
 build=1
 switches=0
 repeat=1
+streams=0
 while (($# > 0)); do
   case "$1" in
     --messages) messages="${2:?--messages needs a value}"; shift ;;
@@ -92,6 +96,7 @@ while (($# > 0)); do
     --no-build) build=0 ;;
     --switches) switches=1 ;;
     --repeat) repeat="${2:?--repeat needs a value}"; shift ;;
+    --streams) streams="${2:?--streams needs a value}"; shift ;;
     -h | --help)
       sed -n '2,22s/^# \{0,1\}//p' "$0"
       exit 0
@@ -100,6 +105,7 @@ while (($# > 0)); do
   esac
   shift
 done
+[[ "$streams" =~ ^[0-9]+$ ]] || die "--streams: '$streams' is not a whole number"
 for n in "$messages" "$duration" "$threads" "$repeat" $connections; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "'$n' is not a positive whole number"
 done
@@ -109,11 +115,16 @@ done
 
 build_dir="$(smsd_build_dir)"
 if ((build)); then
-  "$SMSD_ROOT/scripts/build.sh" smsd callback_load # ninja: nothing to do if up to date
+  "$SMSD_ROOT/scripts/build.sh" smsd callback_load stream_readers # nothing to do if up to date
 fi
 smsd_bin="$build_dir/smsd"
 load_bin="$build_dir/bench/callback_load"
+readers_bin="$build_dir/bench/stream_readers"
 [[ -x "$smsd_bin" && -x "$load_bin" ]] || die "$smsd_bin or $load_bin was not built"
+((streams == 0)) || [[ -x "$readers_bin" ]] || die "$readers_bin was not built"
+# Each case runs once per variant: 0 = no event streams; N = N streams open on its event.
+variants="0"
+((streams == 0)) || variants="0 $streams"
 
 auth_token="bench-auth-token"
 account_sid="AC00000000000000000000000000000000"
@@ -182,13 +193,16 @@ count_switches() {
 run_database() {
   local db="$1" url="$2" port c r run_id out result
   local -A run_ids=()
+  local v
   for c in $connections; do
     for ((r = 1; r <= repeat; r++)); do
-      run_id="$db-$c-$r-$$-$RANDOM"
-      log "$db: seeding $messages messages for $c-connection run $r of $repeat"
-      "$load_bin" --seed-db "$url" --seed-only --messages "$messages" --run-id "$run_id" \
-        --account-sid "$account_sid" >/dev/null || die "seeding $db failed"
-      run_ids[$c-$r]="$run_id"
+      for v in $variants; do
+        run_id="$db-$c-$r-$v-$$-$RANDOM"
+        log "$db: seeding $messages messages for $c-connection run $r of $repeat"
+        "$load_bin" --seed-db "$url" --seed-only --messages "$messages" --run-id "$run_id" \
+          --account-sid "$account_sid" >/dev/null || die "seeding $db failed"
+        run_ids[$c-$r-$v]="$run_id"
+      done
     done
   done
 
@@ -207,66 +221,90 @@ run_database() {
 
   for c in $connections; do
     for ((r = 1; r <= repeat; r++)); do
-      log "$db: $c connections, $((messages * 2)) callbacks (run $r of $repeat)"
-      out="$work/load-$db-$c-$r.txt"
-      local counter=""
-      if ((switches)); then
-        count_switches "$smsd_pid" "$work/switches-$db-$c-$r.txt" &
-        counter=$!
-      fi
-      local ticks0 commits0 box0
-      ticks0="$(cpu_ticks "$smsd_pid")"
-      box0="$(box_ticks)"
-      commits0="$(commit_counters "$port")"
-      timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
-        --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
-        --messages "$messages" --duration "$duration" --threads "$threads" \
-        --run-id "${run_ids[$c-$r]}" </dev/null >"$out" || all_clean=0
-      sed 's/^/    /' "$out" | grep -v '^    RESULT ' >&2 || true
-      if [[ -n "$counter" ]]; then
-        wait "$counter" || true
-        if [[ -s "$work/switches-$db-$c-$r.txt" ]]; then
-          echo "    context switches of smsd during the load (divide by requests/s for per request):" >&2
-          cat "$work/switches-$db-$c-$r.txt" >&2
-        else
-          echo "    context switches: the load ended within 3 s; nothing counted" >&2
+      # Alternate which variant goes first, so that neither always meets a warmer database.
+      local order="$variants"
+      ((r % 2 == 1)) || order="$(printf '%s\n' $variants | sort -rn | tr '\n' ' ')"
+      for v in $order; do
+        local label="$db"
+        ((v == 0)) || label="$db+${v}streams"
+        log "$label: $c connections, $((messages * 2)) callbacks (run $r of $repeat)"
+        out="$work/load-$db-$c-$r-$v.txt"
+        local readers_pid=""
+        if ((v > 0)); then
+          "$readers_bin" --target "127.0.0.1:$port" --event "bench-evt-${run_ids[$c-$r-$v]}" \
+            --token bench-admin-token --streams "$v" --duration $((duration + 120)) \
+            </dev/null >"$work/streams-$db-$c-$r.txt" &
+          readers_pid=$!
+          sleep 1 # the streams are open before the load begins
         fi
-      fi
-      local ticks1 commits1 box1
-      ticks1="$(cpu_ticks "$smsd_pid")"
-      box1="$(box_ticks)"
-      commits1="$(commit_counters "$port")"
-      result="$(grep '^RESULT ' "$out" || true)"
-      [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections (run $r)"
-      # smsd's own CPU time (user + system) per request: steadier than requests/s on a noisy box.
-      local answered
-      answered="$(field requests "$result")"
-      result+=" cpu_us=$(( (ticks1 - ticks0) * 1000000 / $(getconf CLK_TCK) / (answered > 0 ? answered : 1) ))"
-      # The whole box (smsd, the load generator, PostgreSQL, anything else): its busy share and
-      # its CPU time per request. When the box is near 100% busy, CPU is what limits the rate.
-      result+=" $(awk -v a="$box0" -v b="$box1" -v n="$answered" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-          split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2];
-          printf "box_busy=%d box_us=%d", (busy + idle > 0 ? 100 * busy / (busy + idle) + 0.5 : 0),
-                 (n > 0 ? busy * 1000000 / hz / n : 0) }')"
-      # The group commit during the run: writes per commit, and the share of the run's time
-      # the commit workers spent committing (100% per worker busy all the time).
-      result+=" $(awk -v a="$commits0" -v b="$commits1" -v rps="$(field rps "$result")" \
-        -v n="$answered" 'BEGIN {
-          split(a, x, " "); split(b, y, " ");
-          commits = y[1] - x[1]; ops = y[2] - x[2]; secs = y[3] - x[3];
-          wall = (rps > 0 ? n / rps : 0);
-          printf "ops_per_commit=%.1f commit_busy=%d", (commits > 0 ? ops / commits : 0),
-                 (wall > 0 ? 100 * secs / wall + 0.5 : 0)
-          # Mean time per report in each stage (ms), and the share that waited for a load.
-          split("to_actor state_load to_writer commit total", names, " ")
-          for (i = 1; i <= 5; i++) {
-            s = y[2 + 2 * i] - x[2 + 2 * i]; k = y[3 + 2 * i] - x[3 + 2 * i]
-            printf " stage_%s=%.2f", names[i], (k > 0 ? 1000 * s / k : 0)
-            if (names[i] == "state_load") loaded = k
-            if (names[i] == "total") reports = k
+        local counter=""
+        if ((switches)); then
+          count_switches "$smsd_pid" "$work/switches-$db-$c-$r.txt" &
+          counter=$!
+        fi
+        local ticks0 commits0 box0
+        ticks0="$(cpu_ticks "$smsd_pid")"
+        box0="$(box_ticks)"
+        commits0="$(commit_counters "$port")"
+        timeout --kill-after=10 $((duration + 60)) "$load_bin" --target "127.0.0.1:$port" \
+          --auth-token "$auth_token" --account-sid "$account_sid" --connections "$c" \
+          --messages "$messages" --duration "$duration" --threads "$threads" \
+          --run-id "${run_ids[$c-$r-$v]}" </dev/null >"$out" || all_clean=0
+        sed 's/^/    /' "$out" | grep -v '^    RESULT ' >&2 || true
+        if [[ -n "$readers_pid" ]]; then
+          kill -TERM "$readers_pid" 2>/dev/null || true
+          wait "$readers_pid" || true
+          sed 's/^/    /' "$work/streams-$db-$c-$r.txt" >&2 || true
+          grep -q "answered_200=$v " "$work/streams-$db-$c-$r.txt" || {
+            log "$label: not every stream was answered 200"
+            all_clean=0
           }
-          printf " loaded_share=%d", (reports > 0 ? 100 * loaded / reports + 0.5 : 0) }')"
-      rows+=("$db $result")
+        fi
+        if [[ -n "$counter" ]]; then
+          wait "$counter" || true
+          if [[ -s "$work/switches-$db-$c-$r.txt" ]]; then
+            echo "    context switches of smsd during the load (divide by requests/s for per request):" >&2
+            cat "$work/switches-$db-$c-$r.txt" >&2
+          else
+            echo "    context switches: the load ended within 3 s; nothing counted" >&2
+          fi
+        fi
+        local ticks1 commits1 box1
+        ticks1="$(cpu_ticks "$smsd_pid")"
+        box1="$(box_ticks)"
+        commits1="$(commit_counters "$port")"
+        result="$(grep '^RESULT ' "$out" || true)"
+        [[ -n "$result" ]] || die "callback_load printed no result for $db at $c connections (run $r)"
+        # smsd's own CPU time (user + system) per request: steadier than requests/s on a noisy box.
+        local answered
+        answered="$(field requests "$result")"
+        result+=" cpu_us=$(( (ticks1 - ticks0) * 1000000 / $(getconf CLK_TCK) / (answered > 0 ? answered : 1) ))"
+        # The whole box (smsd, the load generator, PostgreSQL, anything else): its busy share and
+        # its CPU time per request. When the box is near 100% busy, CPU is what limits the rate.
+        result+=" $(awk -v a="$box0" -v b="$box1" -v n="$answered" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+            split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2];
+            printf "box_busy=%d box_us=%d", (busy + idle > 0 ? 100 * busy / (busy + idle) + 0.5 : 0),
+                   (n > 0 ? busy * 1000000 / hz / n : 0) }')"
+        # The group commit during the run: writes per commit, and the share of the run's time
+        # the commit workers spent committing (100% per worker busy all the time).
+        result+=" $(awk -v a="$commits0" -v b="$commits1" -v rps="$(field rps "$result")" \
+          -v n="$answered" 'BEGIN {
+            split(a, x, " "); split(b, y, " ");
+            commits = y[1] - x[1]; ops = y[2] - x[2]; secs = y[3] - x[3];
+            wall = (rps > 0 ? n / rps : 0);
+            printf "ops_per_commit=%.1f commit_busy=%d", (commits > 0 ? ops / commits : 0),
+                   (wall > 0 ? 100 * secs / wall + 0.5 : 0)
+            # Mean time per report in each stage (ms), and the share that waited for a load.
+            split("to_actor state_load to_writer commit total", names, " ")
+            for (i = 1; i <= 5; i++) {
+              s = y[2 + 2 * i] - x[2 + 2 * i]; k = y[3 + 2 * i] - x[3 + 2 * i]
+              printf " stage_%s=%.2f", names[i], (k > 0 ? 1000 * s / k : 0)
+              if (names[i] == "state_load") loaded = k
+              if (names[i] == "total") reports = k
+            }
+            printf " loaded_share=%d", (reports > 0 ? 100 * loaded / reports + 0.5 : 0) }')"
+        rows+=("$label $result")
+      done
     done
   done
   if ! kill -0 "$smsd_pid" 2>/dev/null; then
@@ -292,12 +330,12 @@ done
 echo
 echo "smsd callback benchmark: $messages messages x (sent, delivered) per run, $(nproc) cores," \
   "${SMSD_HTTP_IO_THREADS:-1} HTTP event loop(s)"
-printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %7s %8s %8s\n' database conns \
+printf '%-17s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %7s %8s %8s\n' database conns \
   requests '200' non-200 errors 'req/s' 'p50 ms' 'p90 ms' 'p99 ms' 'max ms' served 'cpu us/r' \
   'ops/cm' 'cm busy' 'box busy' 'box us/r'
 for row in "${rows[@]}"; do
   db="${row%% *}"
-  printf '%-11s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %6s%% %7s%% %8s\n' "$db" \
+  printf '%-17s %5s %8s %8s %7s %6s %9s %8s %8s %8s %8s %9s %9s %7s %6s%% %7s%% %8s\n' "$db" \
     "$(field connections "$row")" "$(field requests "$row")" "$(field ok "$row")" \
     "$(field non200 "$row")" "$(($(field errors "$row") + $(field unanswered "$row")))" \
     "$(field rps "$row")" "$(field p50_ms "$row")" "$(field p90_ms "$row")" \
@@ -310,10 +348,10 @@ echo
 echo "where a callback's time went inside smsd (mean ms per acknowledged report, from /metrics):"
 echo "to_actor = router + CAF mailbox; state_load = reading the message first (its first report"
 echo "only; 'loaded' is their share); to_writer = waiting for the commit in progress; commit = its own"
-printf '%-11s %5s %9s %11s %8s %10s %8s %8s\n' database conns to_actor state_load loaded \
+printf '%-17s %5s %9s %11s %8s %10s %8s %8s\n' database conns to_actor state_load loaded \
   to_writer commit total
 for row in "${rows[@]}"; do
-  printf '%-11s %5s %9s %11s %7s%% %10s %8s %8s\n' "${row%% *}" "$(field connections "$row")" \
+  printf '%-17s %5s %9s %11s %7s%% %10s %8s %8s\n' "${row%% *}" "$(field connections "$row")" \
     "$(field stage_to_actor "$row")" "$(field stage_state_load "$row")" \
     "$(field loaded_share "$row")" "$(field stage_to_writer "$row")" \
     "$(field stage_commit "$row")" "$(field stage_total "$row")"
@@ -321,9 +359,15 @@ done
 if ((repeat > 1)); then
   echo
   echo "medians of $repeat runs"
-  printf '%-11s %5s %9s %8s %9s\n' database conns 'req/s' 'p99 ms' 'cpu us/r'
+  printf '%-17s %5s %9s %8s %9s\n' database conns 'req/s' 'p99 ms' 'cpu us/r'
   median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+  labels=""
   for db in $databases; do
+    for v in $variants; do
+      if ((v == 0)); then labels+=" $db"; else labels+=" $db+${v}streams"; fi
+    done
+  done
+  for db in $labels; do
     for c in $connections; do
       rps=() p99=() cpu=()
       for row in "${rows[@]}"; do
@@ -332,7 +376,7 @@ if ((repeat > 1)); then
         p99+=("$(field p99_ms "$row")")
         cpu+=("$(field cpu_us "$row")")
       done
-      printf '%-11s %5s %9s %8s %9s\n' "$db" "$c" "$(median "${rps[@]}")" "$(median "${p99[@]}")" \
+      printf '%-17s %5s %9s %8s %9s\n' "$db" "$c" "$(median "${rps[@]}")" "$(median "${p99[@]}")" \
         "$(median "${cpu[@]}")"
     done
   done

@@ -33,6 +33,11 @@ struct process_counters {
   std::atomic<std::uint64_t> commit_failures{0};  ///< group commits that failed (after retries)
   std::atomic<std::uint64_t> commit_micros{0};    ///< time spent committing, retries included
 
+  std::atomic<std::uint64_t> streams_opened{0};  ///< event streams (sms-stream) opened
+  std::atomic<std::uint64_t> streams_dropped{0}; ///< closed because the client read too slowly
+  std::atomic<std::int64_t> streams_open{0};     ///< open now
+  std::atomic<std::uint64_t> stream_events{0};   ///< events written to streams (one per stream)
+
   std::atomic<std::uint64_t> load_rounds{0}; ///< rounds of message state loads
   std::atomic<std::uint64_t> load_keys{0};   ///< messages loaded in them
 

@@ -50,19 +50,30 @@ caf::expected<std::optional<event_role>> lookup_role(store_pool* pool, const std
 
 } // namespace
 
-role_decision decide_role(const std::optional<event_role>& role, event_permission needed) {
-  if (!role || !(role->owner || role->can_view || role->can_curate))
-    return role_decision::hidden;
-  if (role->owner)
-    return role_decision::allowed;
-  switch (needed) {
-    case event_permission::view:
-      return role->can_view || role->can_curate ? role_decision::allowed
-                                                : role_decision::forbidden;
-    case event_permission::curate:
-      return role->can_curate ? role_decision::allowed : role_decision::forbidden;
+std::optional<event_permissions> permissions_of(const event_role& role) {
+  event_permissions p;
+  if (role.owner) {
+    p.role = "owner";
+    p.view = p.curate = true;
+    return p;
   }
-  return role_decision::forbidden;
+  if (!role.can_view && !role.can_curate)
+    return std::nullopt;
+  p.view = true;
+  p.curate = role.can_curate;
+  return p;
+}
+
+event_permissions admin_permissions() {
+  return {"admin", true, true};
+}
+
+role_decision decide_role(const std::optional<event_role>& role, event_permission needed) {
+  const auto p = role ? permissions_of(*role) : std::nullopt;
+  if (!p)
+    return role_decision::hidden;
+  return needed == event_permission::view || p->curate ? role_decision::allowed
+                                                      : role_decision::forbidden;
 }
 
 std::string to_string(const event_caller& caller) {
@@ -77,17 +88,15 @@ std::optional<http_response> require_bearer(const request_context& req) {
   return std::nullopt;
 }
 
-event_access authorize_event(const handler_env& env, const request_context& req,
-                             const std::string& event_id, event_permission needed) {
+event_access authenticate(const handler_env& env, const request_context& req) {
   if (auto r = require_bearer(req))
     return deny(std::move(*r));
   const auto token = *bearer_token(req.header("Authorization"));
+  event_access a;
   if (token_matches(token, env.cfg->admin_token)) {
-    event_access a;
     a.caller.is_admin = true;
     return a;
   }
-
   auto identity = verify_organizer_token(token, env.cfg->jwt_secret, now_seconds());
   if (!identity) {
     // The reason names what was wrong, never the token or its claims.
@@ -95,25 +104,38 @@ event_access authorize_event(const handler_env& env, const request_context& req,
                  message_of(identity.error()));
     return deny(unauthorized("invalid or expired token"));
   }
+  a.caller.user_id = std::move(identity->user_id);
+  a.caller.expires_at = identity->expires_at;
+  return a;
+}
 
-  auto role = lookup_role(env.stores, event_id, identity->user_id);
+event_access authorize_event(const handler_env& env, const request_context& req,
+                             const std::string& event_id, event_permission needed) {
+  auto a = authenticate(env, req);
+  if (a.denied)
+    return a;
+  if (a.caller.is_admin) {
+    a.permissions = admin_permissions();
+    return a;
+  }
+
+  const auto& user = a.caller.user_id;
+  auto role = lookup_role(env.stores, event_id, user);
   if (!role)
     return deny(error_response(role.error()));
   const char* perm = needed == event_permission::view ? "view" : "curate";
   switch (decide_role(*role, needed)) {
     case role_decision::hidden:
-      spdlog::info("{} {}: user {} has no role on event {}", req.method, req.path,
-                   identity->user_id, event_id);
+      spdlog::info("{} {}: user {} has no role on event {}", req.method, req.path, user, event_id);
       return deny(error_response(404, "Event not found"));
     case role_decision::forbidden:
-      spdlog::info("{} {}: user {} lacks {} on event {}", req.method, req.path, identity->user_id,
-                   perm, event_id);
+      spdlog::info("{} {}: user {} lacks {} on event {}", req.method, req.path, user, perm,
+                   event_id);
       return deny(error_response(403, std::string("you may not ") + perm + " this event"));
     case role_decision::allowed:
       break;
   }
-  event_access a;
-  a.caller.user_id = std::move(identity->user_id);
+  a.permissions = *permissions_of(**role);
   return a;
 }
 

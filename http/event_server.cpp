@@ -32,6 +32,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "http/errors.hpp"
+#include "http/response_stream.hpp"
 
 namespace smsd {
 
@@ -77,11 +78,26 @@ std::string peer_text(const sockaddr_storage& a) {
   return "?";
 }
 
-// An answer on its way back to the loop that owns the connection.
+// An answer on its way back to the loop that owns the connection, or more of a streamed one.
 struct completion {
+  enum class kind : std::uint8_t {
+    answer,      // the request's answer (`response`)
+    stream_data, // text written to the answer's stream
+    stream_end,  // the stream's producer ended it
+  };
   std::uint64_t conn = 0;
   std::uint64_t seq = 0;
   http_response response;
+  kind what = kind::answer;
+  std::string text;
+
+  static completion answer(std::uint64_t conn, std::uint64_t seq, http_response r) {
+    completion c;
+    c.conn = conn;
+    c.seq = seq;
+    c.response = std::move(r);
+    return c;
+  }
 };
 
 // Where handler threads and async handlers leave answers for a loop. Shared with every
@@ -213,8 +229,9 @@ enum class phase {
   idle,     // between requests (keep-alive)
   head,     // a request's head is arriving
   body,     // its body is arriving
-  busy,     // a handler is working on it
-  draining, // the answer is out (or going); reading what the client still sends, then close
+  busy,      // a handler is working on it
+  streaming, // its answer is a stream (Server-Sent Events); written until either side ends it
+  draining,  // the answer is out (or going); reading what the client still sends, then close
 };
 
 struct connection {
@@ -250,6 +267,37 @@ struct connection {
 
   bool shut_down = false; // our FIN is sent; draining
   std::size_t drained = 0;
+
+  std::shared_ptr<response_stream> stream; // while streaming
+  time_point next_heartbeat;
+};
+
+// Where an attached response_stream writes: the mailbox of the loop that owns its connection.
+class loop_sink final : public response_stream::sink {
+public:
+  loop_sink(std::shared_ptr<mailbox> box, std::uint64_t conn, std::uint64_t seq)
+    : box_(std::move(box)), conn_(conn), seq_(seq) {
+  }
+  void data(std::string text) override {
+    post(completion::kind::stream_data, std::move(text));
+  }
+  void end() override {
+    post(completion::kind::stream_end, {});
+  }
+
+private:
+  void post(completion::kind what, std::string text) {
+    completion c;
+    c.conn = conn_;
+    c.seq = seq_;
+    c.what = what;
+    c.text = std::move(text);
+    box_->post(std::move(c));
+  }
+
+  std::shared_ptr<mailbox> box_;
+  std::uint64_t conn_;
+  std::uint64_t seq_;
 };
 
 } // namespace
@@ -352,8 +400,10 @@ private:
       }
     }
     box_->close();
-    for (auto& [id, c] : conns_)
+    for (auto& [id, c] : conns_) {
       ::close(c->fd);
+      release_stream(*c);
+    }
     shared_.open.fetch_sub(static_cast<int>(conns_.size()));
     conns_.clear();
   }
@@ -431,6 +481,8 @@ private:
     while (true) {
       if (c.state == phase::draining)
         return drain(c);
+      if (c.state == phase::streaming)
+        return discard_input(c);
       bool full = false;
       while (true) {
         if (c.in.size() - c.in_pos >= buffer_cap_) {
@@ -468,7 +520,7 @@ private:
   // Parses and dispatches what the buffer holds, one request at a time.
   bool advance(connection& c) {
     const auto& opts = shared_.opts;
-    while (c.state != phase::busy && c.state != phase::draining) {
+    while (c.state == phase::idle || c.state == phase::head || c.state == phase::body) {
       std::string_view pending(c.in.data() + c.in_pos, c.in.size() - c.in_pos);
       if (c.state == phase::idle) {
         if (pending.empty())
@@ -627,7 +679,7 @@ private:
       c.pending_async = m.async_handler;
       c.deadline = now_ + m.async_handler->timeout;
       responder respond = [box = box_, id = c.id, seq](http_response r) {
-        box->post(completion{id, seq, std::move(r)});
+        box->post(completion::answer(id, seq, std::move(r)));
       };
       try {
         m.async_handler->handler(ctx, std::move(respond));
@@ -635,14 +687,14 @@ private:
         spdlog::error("{} {}: {}", ctx.method, ctx.path, e.what());
         auto r = error_response(500, "internal error");
         r.close = true;
-        box_->post(completion{c.id, seq, std::move(r)});
+        box_->post(completion::answer(c.id, seq, std::move(r)));
       }
       return true;
     }
     if (m.handler) {
       ctx.params = std::move(m.params);
       shared_.pool.post([handler = m.handler, ctx = std::move(ctx), box = box_, id = c.id, seq] {
-        box->post(completion{id, seq, run_blocking(*handler, ctx)});
+        box->post(completion::answer(id, seq, run_blocking(*handler, ctx)));
       });
       return true;
     }
@@ -651,13 +703,67 @@ private:
 
   void deliver(completion& a) {
     auto it = conns_.find(a.conn);
-    if (it == conns_.end())
-      return; // the connection is gone
-    connection& c = *it->second;
-    if (c.seq != a.seq || c.state != phase::busy)
-      return; // answered already (a timeout)
-    if (finish(c, std::move(a.response)))
-      resume(c);
+    connection* c = it == conns_.end() ? nullptr : it->second.get();
+    if (c && c->seq != a.seq)
+      c = nullptr; // an answer to an earlier request (answered already: a timeout)
+    switch (a.what) {
+      case completion::kind::answer:
+        if (!c || c->state != phase::busy) {
+          if (a.response.stream)
+            a.response.stream->detach(); // nobody to stream to
+          return;
+        }
+        if (finish(*c, std::move(a.response)))
+          resume(*c);
+        return;
+      case completion::kind::stream_data:
+        if (c && c->state == phase::streaming)
+          stream_out(*c, a.text);
+        return;
+      case completion::kind::stream_end:
+        if (c && c->state == phase::streaming)
+          end_stream(*c);
+        return;
+    }
+  }
+
+  // Queues streamed text, or drops a client that does not read it: more than stream_backlog
+  // bytes unsent closes the connection. Returns false if the connection was closed.
+  bool stream_out(connection& c, std::string_view text) {
+    if (c.out.size() - c.out_pos + text.size() > shared_.opts.stream_backlog) {
+      spdlog::warn("http: {} reads its event stream too slowly ({} bytes unsent); closing it",
+                   c.peer, c.out.size() - c.out_pos);
+      count(counters().streams_dropped);
+      close_connection(c);
+      return false;
+    }
+    c.out.append(text);
+    return flush(c);
+  }
+
+  // The stream is over (its producer ended it, or its time is up): what was written goes out,
+  // then the connection closes.
+  void end_stream(connection& c) {
+    release_stream(c);
+    c.close_after_write = true;
+    c.state = phase::draining;
+    c.deadline = now_ + shared_.opts.io_timeout;
+    flush(c);
+  }
+
+  // A streaming connection reads only to notice the client leaving; what it sends is dropped.
+  bool discard_input(connection& c) {
+    while (true) {
+      const ssize_t n = ::recv(c.fd, buffer_, sizeof buffer_, 0);
+      if (n > 0)
+        continue;
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return true;
+      close_connection(c); // the client closed, or an error
+      return false;
+    }
   }
 
   // After an answer given outside advance(): reads and parses what waited behind it.
@@ -678,6 +784,8 @@ private:
     c.pending_async = nullptr;
     if (r.status >= 100 && r.status < process_counters::max_status)
       count(counters().http_responses[r.status]);
+    if (r.stream)
+      return start_stream(c, std::move(r));
     const bool close = r.close || !c.keep_alive || c.too_large || c.peer_closed;
     if (spdlog::should_log(spdlog::level::debug))
       spdlog::debug("{} {} {:.1f}ms", c.peer, r.status,
@@ -696,6 +804,31 @@ private:
       return false;
     if (c.out_pos < c.out.size())
       c.deadline = now_ + shared_.opts.io_timeout;
+    return true;
+  }
+
+  // Writes a streamed answer's head and first text, then attaches its stream: what is written
+  // to it from now on arrives through the mailbox (stream_data). Its body lasts until the
+  // connection closes, so no request after it on this connection is read.
+  bool start_stream(connection& c, http_response r) {
+    if (c.peer_closed || c.head_method) {
+      r.stream->detach();
+      r.stream.reset();
+      r.close = true;
+      return finish(c, std::move(r));
+    }
+    render(c, r, true);
+    c.stream = r.stream;
+    count(counters().streams_opened);
+    counters().streams_open.fetch_add(1, std::memory_order_relaxed);
+    c.state = phase::streaming;
+    c.deadline = c.stream->ends_at();
+    c.next_heartbeat = now_ + shared_.opts.stream_heartbeat;
+    c.in.clear();
+    c.in_pos = 0;
+    if (!flush(c))
+      return false;
+    c.stream->attach(std::make_shared<loop_sink>(box_, c.id, c.seq));
     return true;
   }
 
@@ -720,11 +853,18 @@ private:
         o.append(r.content_type);
         o.append("\r\n");
       }
-      o.append("Content-Length: ");
-      o.append(std::to_string(r.body.size()));
-      o.append("\r\n");
+      if (!r.stream) { // a stream's body ends when the connection closes
+        o.append("Content-Length: ");
+        o.append(std::to_string(r.body.size()));
+        o.append("\r\n");
+      }
     }
-    o.append("Cache-Control: no-store\r\n");
+    // Answers are not cached unless the handler says otherwise (the organizer page's assets).
+    const bool own_cache_control =
+      std::any_of(r.headers.begin(), r.headers.end(),
+                  [](const auto& h) { return iequals(h.first, "Cache-Control"); });
+    if (!own_cache_control)
+      o.append("Cache-Control: no-store\r\n");
     for (const auto& [name, value] : r.headers) {
       o.append(name);
       o.append(": ");
@@ -813,15 +953,28 @@ private:
         accept_some();
     }
     std::vector<std::uint64_t> expired;
-    for (auto& [id, c] : conns_)
+    std::vector<std::uint64_t> heartbeats;
+    for (auto& [id, c] : conns_) {
       if (c->deadline <= now_)
         expired.push_back(id);
+      else if (c->state == phase::streaming && c->next_heartbeat <= now_)
+        heartbeats.push_back(id);
+    }
+    for (auto id : heartbeats) {
+      auto it = conns_.find(id);
+      if (it == conns_.end())
+        continue;
+      it->second->next_heartbeat = now_ + shared_.opts.stream_heartbeat;
+      stream_out(*it->second, ": ping\n\n");
+    }
     for (auto id : expired) {
       auto it = conns_.find(id);
       if (it == conns_.end())
         continue;
       connection& c = *it->second;
-      if (c.state == phase::busy && c.pending_async) {
+      if (c.state == phase::streaming) {
+        end_stream(c); // its time is up (the token that opened it expired)
+      } else if (c.state == phase::busy && c.pending_async) {
         const async_route* route = c.pending_async;
         spdlog::warn("http: no answer for {} within {} ms; answering {}", c.peer,
                      route->timeout.count(), route->on_timeout.status);
@@ -833,7 +986,17 @@ private:
     }
   }
 
+  // The connection streams no more: its stream is told (and closes, if it had not).
+  void release_stream(connection& c) {
+    if (!c.stream)
+      return;
+    c.stream->detach();
+    c.stream.reset();
+    counters().streams_open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   void close_connection(connection& c) {
+    release_stream(c);
     ::close(c.fd);
     shared_.open.fetch_sub(1);
     conns_.erase(c.id); // destroys c

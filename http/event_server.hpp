@@ -25,6 +25,10 @@ struct event_server_options {
   std::chrono::milliseconds idle_timeout{5000};
   /// A request's head and body must arrive, and a response leave, within this.
   std::chrono::milliseconds io_timeout{15000};
+  /// A streamed answer (Server-Sent Events) gets a comment line this often.
+  std::chrono::milliseconds stream_heartbeat{15000};
+  /// A streamed answer whose client leaves more than this unread is closed.
+  std::size_t stream_backlog = 256 * 1024;
 };
 
 /// smsd's HTTP/1.1 server: a few epoll event loops own every connection, so that a keep-alive
@@ -35,10 +39,13 @@ struct event_server_options {
 /// the report on and answers once it is durable, from whichever thread that happens on) or
 /// hands a blocking route to the handler threads. Answers come back to the loop through its
 /// mailbox (an eventfd wakes it) and are written in the order the requests came; pipelined
-/// requests wait their turn. A connection that ends while the client may still be sending (an
-/// oversized body, a malformed request, `Connection: close`) sends its answer, shuts down its
-/// sending side and reads what is left, up to 1 MiB or 2 s, before closing, so that the kernel
-/// does not reset the connection and destroy the answer.
+/// requests wait their turn. An answer may also be a stream (http_response::stream, Server-Sent
+/// Events): what is written to it arrives through the mailbox too, a heartbeat comment goes out
+/// every stream_heartbeat, and a client that does not read is dropped at stream_backlog unsent
+/// bytes rather than buffered without bound. A connection that ends while the client may still
+/// be sending (an oversized body, a malformed request, `Connection: close`) sends its answer,
+/// shuts down its sending side and reads what is left, up to 1 MiB or 2 s, before closing, so
+/// that the kernel does not reset the connection and destroy the answer.
 class event_server {
 public:
   event_server(std::shared_ptr<const router> routes, event_server_options options);

@@ -11,6 +11,7 @@ class sender;
 class status_intake;
 class store_pool;
 class job_control;
+class sms_stream_hub;
 
 /// What route handlers share: the configuration, the doors into the rest of smsd, and the
 /// server's stop flag (a handler waiting for an answer gives up once the server stops).
@@ -21,6 +22,7 @@ struct handler_env {
   sender* sms_sender = nullptr; ///< null when sending is not configured (no Twilio credentials)
   const std::atomic<bool>* stopping = nullptr;
   job_control* jobs = nullptr; ///< the scheduled jobs (admin: jobs); null when none run
+  sms_stream_hub* streams = nullptr; ///< the organizer page's live events; null: none
   std::function<int()> open_connections{};            ///< for /metrics
   std::function<void(std::string&)> extra_metrics{};  ///< more /metrics families (actors, jobs)
 };

@@ -92,6 +92,17 @@ http_response metrics(const handler_env& env) {
   metric_single(out, "smsd_group_commit_seconds_total", "counter",
                 "Time the commit workers spent committing, retries included.",
                 load(c.commit_micros) / 1e6);
+  metric_single(out, "smsd_event_streams", "gauge",
+                "Event streams of the organizer page (sms-stream) open now.",
+                static_cast<double>(c.streams_open.load(std::memory_order_relaxed)));
+  metric_single(out, "smsd_event_streams_opened_total", "counter", "Event streams opened.",
+                load(c.streams_opened));
+  metric_single(out, "smsd_event_streams_dropped_total", "counter",
+                "Event streams closed because their client read too slowly.",
+                load(c.streams_dropped));
+  metric_single(out, "smsd_event_stream_events_total", "counter",
+                "Events written to event streams (one per stream that got it).",
+                load(c.stream_events));
   metric_single(out, "smsd_state_load_rounds_total", "counter",
                 "Rounds of message state loads (each reads every load queued).",
                 load(c.load_rounds));

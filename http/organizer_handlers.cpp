@@ -2,17 +2,21 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <Poco/DigestEngine.h>
 #include <Poco/SHA2Engine.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/status_machine.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "config/config.hpp"
+#include "http/attendee_dot.hpp"
 #include "http/errors.hpp"
 #include "http/event_access.hpp"
 #include "http/form.hpp"
@@ -38,15 +42,23 @@ nlohmann::json opt(const std::optional<std::string>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
-// The caller's rights, then the ids in the path.
+/// A path parameter that names an id, and how a 400 calls it.
+struct path_id {
+  const char* name;
+  const char* label;
+};
+constexpr path_id attendee_param{"attendeeId", "attendee id"};
+constexpr path_id message_param{"messageId", "message id"};
+
+// A bearer token, the ids in the path (eventId and `more`), then the caller's rights.
 std::optional<http_response> admit(const handler_env& env, const request_context& req,
-                                   event_permission needed, bool with_attendee) {
+                                   event_permission needed, std::initializer_list<path_id> more) {
   if (auto r = require_bearer(req))
     return r;
   if (auto r = check_id(req, "eventId", "event id"))
     return r;
-  if (with_attendee)
-    if (auto r = check_id(req, "attendeeId", "attendee id"))
+  for (const auto& id : more)
+    if (auto r = check_id(req, id.name, id.label))
       return r;
   return authorize_event(env, req, req.param("eventId"), needed).denied;
 }
@@ -65,7 +77,7 @@ caf::error require_event(store& db, const std::string& id) {
 // -- sms-history -------------------------------------------------------------------------------
 
 http_response get_history(const handler_env& env, const request_context& req) {
-  if (auto r = admit(env, req, event_permission::view, true))
+  if (auto r = admit(env, req, event_permission::view, {attendee_param}))
     return *r;
   const auto& event_id = req.param("eventId");
   const auto& attendee_id = req.param("attendeeId");
@@ -110,10 +122,54 @@ http_response get_history(const handler_env& env, const request_context& req) {
   });
 }
 
+// -- message timeline ----------------------------------------------------------------------------
+
+/// One status report as the timeline shows it: `status` is ours for Twilio's word, or null.
+nlohmann::json timeline_event_json(const status_event_record& e) {
+  const auto ours = map_twilio_status(e.provider_status);
+  return {{"receivedAt", to_iso8601(e.received_at)},
+          {"providerStatus", e.provider_status},
+          {"status", ours ? nlohmann::json(ours->ours) : nlohmann::json(nullptr)},
+          {"errorCode", opt(e.error_code)},
+          {"source", e.source},
+          {"applied", e.applied},
+          {"disposition", e.disposition},
+          {"payload", stored_json(e.payload)}};
+}
+
+http_response get_timeline(const handler_env& env, const request_context& req) {
+  if (auto r = admit(env, req, event_permission::view, {attendee_param, message_param}))
+    return *r;
+  const auto& event_id = req.param("eventId");
+  const auto& attendee_id = req.param("attendeeId");
+  const auto& message_id = req.param("messageId");
+  return with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
+    auto found = db.timeline(message_id);
+    if (!found)
+      return found.error();
+    // Only by our id (timeline() also takes a SID), and only that attendee's in that event.
+    const bool theirs = *found && (*found)->message.id == message_id
+                        && (*found)->message.event_id == event_id
+                        && (*found)->message.attendee_id == attendee_id;
+    if (!theirs) {
+      if (auto err = require_event(db, event_id))
+        return err;
+      return error_response(404, "Message not found");
+    }
+    const auto& t = **found;
+    auto events = nlohmann::json::array();
+    for (const auto& e : t.events)
+      events.push_back(timeline_event_json(e));
+    return json_response(200, {{"messageId", t.message.id},
+                               {"status", t.message.state.status},
+                               {"events", std::move(events)}});
+  });
+}
+
 // -- sms-summary ---------------------------------------------------------------------------------
 
 http_response get_summary(const handler_env& env, const request_context& req) {
-  if (auto r = admit(env, req, event_permission::view, false))
+  if (auto r = admit(env, req, event_permission::view, {}))
     return *r;
   int failed_limit = default_failed_limit;
   if (!req.query.empty()) {
@@ -152,8 +208,17 @@ http_response get_summary(const handler_env& env, const request_context& req) {
     for (auto s : statuses)
       by_status[s] = count_of(sum->by_status, s);
     nlohmann::json by_type = nlohmann::json::object();
-    for (auto t : types)
+    nlohmann::json by_type_and_status = nlohmann::json::object();
+    for (auto t : types) {
       by_type[t] = count_of(sum->by_type, t);
+      auto& row = by_type_and_status[t];
+      for (auto s : statuses)
+        row[s] = 0;
+    }
+    for (const auto& c : sum->by_type_and_status)
+      if (auto row = by_type_and_status.find(c.notification_type); row != by_type_and_status.end())
+        if (auto cell = row->find(c.status); cell != row->end())
+          *cell = c.n;
     const auto delivered = count_of(sum->by_status, "delivered");
     const auto failed = count_of(sum->by_status, "failed");
     const auto undelivered = count_of(sum->by_status, "undelivered");
@@ -172,6 +237,7 @@ http_response get_summary(const handler_env& env, const request_context& req) {
     nlohmann::json body = {{"total", total},
                            {"byStatus", std::move(by_status)},
                            {"byType", std::move(by_type)},
+                           {"byTypeAndStatus", std::move(by_type_and_status)},
                            {"deliveryRate", rate},
                            {"failedMessages", std::move(failed_list)},
                            {"failedMessagesTotal", failed + undelivered}};
@@ -181,17 +247,8 @@ http_response get_summary(const handler_env& env, const request_context& req) {
 
 // -- sms-status ----------------------------------------------------------------------------------
 
-const char* dot_of(const attendee_counts& c) {
-  // A failure nobody has retried yet needs the organizer first; then texts still on their way.
-  if (c.open_failed > 0)
-    return "red";
-  if (c.pending > 0)
-    return "yellow";
-  return c.total == 0 ? "gray" : "green";
-}
-
 http_response get_attendee_status(const handler_env& env, const request_context& req) {
-  if (auto r = admit(env, req, event_permission::view, false))
+  if (auto r = admit(env, req, event_permission::view, {}))
     return *r;
   const auto& event_id = req.param("eventId");
   return with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
@@ -201,13 +258,15 @@ http_response get_attendee_status(const handler_env& env, const request_context&
     if (!counts)
       return counts.error();
     auto list = nlohmann::json::array();
-    for (const auto& c : *counts)
-      list.push_back({{"attendeeId", c.attendee_id},
-                      {"total", c.total},
-                      {"delivered", c.delivered},
-                      {"pending", c.pending},
-                      {"failed", c.failed},
-                      {"dot", dot_of(c)}});
+    for (const auto& c : *counts) {
+      auto j = attendee_counts_json(c);
+      j.update({{"attendeeId", c.attendee_id},
+                {"firstName", c.first_name},
+                {"lastName", opt(c.last_name)},
+                {"phone", opt(c.phone)},
+                {"dot", attendee_dot(c)}});
+      list.push_back(std::move(j));
+    }
     return json_response(200, {{"attendees", std::move(list)}});
   });
 }
@@ -223,6 +282,20 @@ std::string sha256_hex(const std::string& text) {
 // Who is asking, for the scope of an idempotency key: the admin, or the organizer's user id.
 std::string scope_of(const event_caller& caller) {
   return caller.is_admin ? "admin" : "user:" + caller.user_id;
+}
+
+nlohmann::json skipped_json(const std::vector<retry_skip>& skipped) {
+  auto out = nlohmann::json::array();
+  for (const auto& s : skipped) {
+    nlohmann::json j = {{"originalMessageId", s.original_id}, {"reason", s.reason},
+                        {"code", s.code}};
+    if (s.existing_retry_id)
+      j["existingRetryId"] = *s.existing_retry_id;
+    if (s.error_code)
+      j["errorCode"] = *s.error_code;
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 http_response retry_answer(const retry_result& res) {
@@ -248,17 +321,20 @@ http_response retry_answer(const retry_result& res) {
     all_ok = all_ok && e.result.success;
     results.push_back(std::move(j));
   }
-  auto skipped = nlohmann::json::array();
-  for (const auto& s : res.skipped) {
-    nlohmann::json j = {{"originalMessageId", s.original_id}, {"reason", s.reason}};
-    if (s.existing_retry_id)
-      j["existingRetryId"] = *s.existing_retry_id;
-    skipped.push_back(std::move(j));
-  }
   return json_response(200, {{"success", all_ok},
                              {"retried", retried},
                              {"results", std::move(results)},
-                             {"skipped", std::move(skipped)}});
+                             {"skipped", skipped_json(res.skipped)}});
+}
+
+/// The dry run's answer: the retry's shape, nothing retried, and what would be.
+http_response preview_answer(const retry_preview& p) {
+  return json_response(200, {{"dryRun", true},
+                             {"success", true},
+                             {"retried", 0},
+                             {"results", nlohmann::json::array()},
+                             {"wouldRetry", p.would_retry},
+                             {"skipped", skipped_json(p.skipped)}});
 }
 
 http_response post_retry(const handler_env& env, const request_context& req) {
@@ -276,11 +352,17 @@ http_response post_retry(const handler_env& env, const request_context& req) {
   rr.attendee_id = req.param("attendeeId");
   const auto* message_id = body.contains("messageId") ? &body["messageId"] : nullptr;
   const auto* retry_all = body.contains("retryAll") ? &body["retryAll"] : nullptr;
+  const auto* dry_run = body.contains("dryRun") ? &body["dryRun"] : nullptr;
   const bool all = retry_all && retry_all->is_boolean() && retry_all->get<bool>();
   const bool single = message_id && message_id->is_string() && !message_id->get_ref<const std::string&>().empty()
                       && message_id->get_ref<const std::string&>().size() <= max_id_length;
-  if (body.size() != 1 || (!all && !single))
-    return error_response(400, "the body must be {\"messageId\": \"...\"} or {\"retryAll\": true}");
+  const bool bad_dry_run = dry_run && !dry_run->is_boolean();
+  if (body.size() != (dry_run ? 2u : 1u) || (!all && !single) || bad_dry_run)
+    return error_response(400, "the body must be {\"messageId\": \"...\"} or {\"retryAll\": true}"
+                               " (with retryAll, \"dryRun\": true previews it)");
+  const bool preview = dry_run && dry_run->get<bool>();
+  if (preview && !all)
+    return error_response(400, "dryRun previews retryAll only");
   if (single)
     rr.message_id = message_id->get<std::string>();
   std::optional<std::string> key;
@@ -297,6 +379,12 @@ http_response post_retry(const handler_env& env, const request_context& req) {
     return error_response(503, "sending is not configured: set TWILIO_ACCOUNT_SID, "
                                "TWILIO_AUTH_TOKEN and TWILIO_MESSAGING_SERVICE_SID or "
                                "TWILIO_FROM_NUMBER");
+
+  // A dry run sends and writes nothing, so it claims no key either.
+  if (preview) {
+    auto p = env.sms_sender->preview_retry(rr);
+    return p ? preview_answer(*p) : error_response(p.error());
+  }
 
   // An Idempotency-Key makes a repeated request answer what the first one did, sending nothing.
   const std::string scope =
@@ -350,6 +438,8 @@ void add_organizer_routes(router& routes, const handler_env& env) {
              [env](const request_context& req) { return get_attendee_status(env, req); });
   routes.add("POST", "/api/events/{eventId}/attendees/{attendeeId}/sms-retry",
              [env](const request_context& req) { return post_retry(env, req); });
+  routes.add("GET", "/api/events/{eventId}/attendees/{attendeeId}/messages/{messageId}/timeline",
+             [env](const request_context& req) { return get_timeline(env, req); });
 }
 
 } // namespace smsd

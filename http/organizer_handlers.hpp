@@ -11,7 +11,9 @@ namespace smsd {
 ///  GET  /api/events/{eventId}/attendees/{attendeeId}/sms-history  (view)
 ///  GET  /api/events/{eventId}/sms-summary[?failedLimit=N]          (view)
 ///  GET  /api/events/{eventId}/attendees/sms-status                 (view)
-///  POST /api/events/{eventId}/attendees/{attendeeId}/sms-retry     (curate; Idempotency-Key)
+///  POST /api/events/{eventId}/attendees/{attendeeId}/sms-retry     (curate; Idempotency-Key;
+///       {"retryAll": true, "dryRun": true} previews, sending nothing and claiming no key)
+///  GET  /api/events/{eventId}/attendees/{attendeeId}/messages/{messageId}/timeline  (view)
 /// Reads go straight to the store, no actor in the way.
 void add_organizer_routes(router& routes, const handler_env& env);
 

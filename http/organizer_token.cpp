@@ -14,6 +14,7 @@
 #include <Poco/JWT/JWTException.h>
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
+#include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
 
@@ -43,6 +44,10 @@ std::string base64url(const unsigned char* data, std::size_t size) {
   enc.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   enc.close();
   return out.str();
+}
+
+std::string base64url(std::string_view bytes) {
+  return base64url(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
 /// The canonical signature of `signing_input` (header.payload) under `secret`.
@@ -162,6 +167,28 @@ caf::expected<organizer_identity> verify_organizer_token(std::string_view token,
   } catch (const std::exception&) {
     return rejected("malformed token");
   }
+}
+
+caf::expected<std::string> sign_organizer_token(const std::string& user_id,
+                                                const std::string& secret,
+                                                std::int64_t now_seconds,
+                                                std::int64_t ttl_seconds) {
+  if (secret.empty())
+    return rejected("no secret to sign with (SMSD_JWT_SECRET is empty)");
+  if (user_id.empty() || user_id.size() > max_user_id_length)
+    return rejected("the user id must be 1 to 128 bytes");
+  if (ttl_seconds <= 0)
+    return rejected("the lifetime of a token must be positive");
+  std::string payload;
+  try {
+    payload = nlohmann::json{{"sub", user_id}, {"iat", now_seconds}, {"exp", now_seconds + ttl_seconds}}
+                .dump();
+  } catch (const nlohmann::json::exception&) {
+    return rejected("the user id is not UTF-8");
+  }
+  const auto signing_input =
+    base64url(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url(payload);
+  return signing_input + "." + hs256_signature(signing_input, secret);
 }
 
 } // namespace smsd

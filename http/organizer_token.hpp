@@ -33,4 +33,14 @@ caf::expected<organizer_identity> verify_organizer_token(std::string_view token,
                                                          const std::string& secret,
                                                          std::int64_t now_seconds);
 
+/// An organizer token for `user_id` that verify_organizer_token accepts: header
+/// {"alg":"HS256","typ":"JWT"}, claims sub = user_id, iat = now_seconds and
+/// exp = now_seconds + ttl_seconds, signed with `secret` (for `smsd token`, demos and tests).
+/// invalid_argument when the secret is empty, the user id is empty, longer than 128 bytes or not
+/// UTF-8, or the ttl is not positive.
+caf::expected<std::string> sign_organizer_token(const std::string& user_id,
+                                                const std::string& secret,
+                                                std::int64_t now_seconds,
+                                                std::int64_t ttl_seconds);
+
 } // namespace smsd

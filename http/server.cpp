@@ -13,10 +13,12 @@
 #include "http/admin_sync_handlers.hpp"
 #include "http/handler_env.hpp"
 #include "http/health_handlers.hpp"
+#include "http/event_handlers.hpp"
 #include "http/event_server.hpp"
 #include "http/organizer_handlers.hpp"
 #include "http/router.hpp"
 #include "http/send_handlers.hpp"
+#include "http/stream_handler.hpp"
 #include "http/webhook_handler.hpp"
 
 namespace smsd {
@@ -47,6 +49,7 @@ http_server::http_server(http_dependencies deps) : impl_(std::make_unique<impl>(
   env.sms_sender = deps.sms_sender;
   env.stopping = &impl_->stopping;
   env.jobs = deps.jobs;
+  env.streams = deps.streams;
   env.extra_metrics = deps.extra_metrics;
   env.open_connections = [impl = impl_.get()] {
     const event_server* s = impl->live.load();
@@ -59,6 +62,8 @@ http_server::http_server(http_dependencies deps) : impl_(std::make_unique<impl>(
   add_admin_jobs_routes(*impl_->routes, env);
   add_send_routes(*impl_->routes, env);
   add_organizer_routes(*impl_->routes, env);
+  add_event_routes(*impl_->routes, env);
+  add_stream_routes(*impl_->routes, env);
 }
 
 http_server::~http_server() {

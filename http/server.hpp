@@ -16,6 +16,7 @@ class sender;
 class status_intake;
 class store_pool;
 class job_control;
+class sms_stream_hub;
 
 /// What the HTTP layer needs from the rest of smsd.
 struct http_dependencies {
@@ -24,6 +25,7 @@ struct http_dependencies {
   store_pool* stores = nullptr;    ///< connections for admin endpoints and readiness
   sender* sms_sender = nullptr;    ///< null when sending is not configured
   job_control* jobs = nullptr;     ///< admin: jobs; null when no job runs
+  sms_stream_hub* streams = nullptr; ///< GET .../sms-stream; null: that route answers 503
   /// Appends more metric families to GET /metrics (the application's: actors, jobs).
   std::function<void(std::string&)> extra_metrics{};
 };

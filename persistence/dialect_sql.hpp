@@ -54,13 +54,20 @@ struct dialect_sql {
   // -- organizer reads -----------------------------------------------------------------------------
   /// (event_id, attendee_id) -> message columns + retried_by_id, newest first
   std::string attendee_messages;
-  std::string summary_by_status; ///< (event_id) -> value, n
-  std::string summary_by_type;   ///< (event_id) -> value, n
+  /// (event_id) -> notification_type, status, n
+  std::string summary_counts;
   /// (event_id, limit) -> id, attendee_id, first_name, last_name, error_code, created_at,
   /// retried_by_id; newest first
   std::string summary_failed;
-  /// (event_id) -> attendee_id, total, delivered, pending, failed, open_failed; oldest attendee first
+  /// (event_id) -> attendee_id, first_name, last_name, phone, total, delivered, pending, failed,
+  /// open_failed; oldest attendee first
   std::string attendee_counts;
+  /// (event_id, ["attendee_id", ...]) -> the same columns for the listed attendees only
+  std::string attendee_counts_for;
+  /// (user_id) -> event columns, can_view, can_curate: the events it owns or may view or curate;
+  /// newest first (date descending, then id)
+  std::string viewable_events;
+  std::string all_events; ///< () -> event columns, newest first (date descending, then id)
 
   // -- reconciliation ------------------------------------------------------------------------------
   /// (created_after, stale_before, unknown_before, limit) -> message columns, oldest first

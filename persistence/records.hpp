@@ -136,16 +136,28 @@ struct failed_message {
   std::optional<std::string> retried_by_id;
 };
 
-/// An event's messages in numbers (the seed's sms-summary).
+/// How many messages of an event have one notification type and one status.
+struct type_status_count {
+  std::string notification_type;
+  std::string status;
+  std::int64_t n = 0;
+};
+
+/// An event's messages in numbers (the seed's sms-summary). by_status and by_type are sums of
+/// by_type_and_status.
 struct event_summary {
+  std::vector<type_status_count> by_type_and_status;           ///< only pairs present
   std::vector<std::pair<std::string, std::int64_t>> by_status; ///< only statuses present
   std::vector<std::pair<std::string, std::int64_t>> by_type;   ///< only types present
   std::vector<failed_message> failed;                          ///< newest first, up to the limit
 };
 
-/// One attendee's messages in numbers (sms-status).
+/// One attendee, and its messages in numbers (sms-status).
 struct attendee_counts {
   std::string attendee_id;
+  std::string first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> phone; ///< as stored
   std::int64_t total = 0;
   std::int64_t delivered = 0;
   std::int64_t pending = 0;      ///< queued or sent
@@ -167,6 +179,12 @@ struct event_role {
   bool owner = false;
   bool can_view = false;
   bool can_curate = false;
+};
+
+/// An event a user may view, with the user's role on it (owner, or the co-organizer's grants).
+struct viewable_event {
+  event_record event;
+  event_role role;
 };
 
 /// A guarded change of one message's status columns. Written only while the stored

@@ -57,6 +57,47 @@ attendee_record read_attendee(const row_view& r) {
   return a;
 }
 
+event_record read_event(const row_view& r) {
+  event_record e;
+  e.id = r.text("id");
+  e.name = r.text("name");
+  e.date = r.int64("date");
+  e.owner_id = r.text("owner_id");
+  e.created_at = r.int64("created_at");
+  e.updated_at = r.int64("updated_at");
+  return e;
+}
+
+std::vector<attendee_counts> read_attendee_counts(const query_result& rs) {
+  std::vector<attendee_counts> out;
+  out.reserve(rs.rows());
+  for (std::size_t i = 0; i < rs.rows(); ++i) {
+    row_view r{rs, i};
+    attendee_counts c;
+    c.attendee_id = r.text("attendee_id");
+    c.first_name = r.text("first_name");
+    c.last_name = r.opt_text("last_name");
+    c.phone = r.opt_text("phone");
+    c.total = r.int64("total");
+    c.delivered = r.int64("delivered");
+    c.pending = r.int64("pending");
+    c.failed = r.int64("failed");
+    c.open_failed = r.int64("open_failed");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+/// Adds n to the count of `key`, in the order keys first appear.
+void add_count(std::vector<std::pair<std::string, std::int64_t>>& counts, const std::string& key,
+               std::int64_t n) {
+  auto i = std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == key; });
+  if (i == counts.end())
+    counts.emplace_back(key, n);
+  else
+    i->second += n;
+}
+
 std::vector<status_event_record> read_events(const query_result& rs) {
   std::vector<status_event_record> out;
   out.reserve(rs.rows());
@@ -436,15 +477,14 @@ caf::expected<event_summary> sql_store::summarize_event(const std::string& event
                                                         int failed_limit) {
   return guarded("summarize event", [&]() -> caf::expected<event_summary> {
     event_summary out;
-    auto counts = [&](const std::string& sql, auto& into) {
-      auto rs = query(sql, {to_var(event_id)});
-      for (std::size_t i = 0; i < rs->rows(); ++i) {
-        row_view r{*rs, i};
-        into.emplace_back(r.text("value"), r.int64("n"));
-      }
-    };
-    counts(sql_.summary_by_status, out.by_status);
-    counts(sql_.summary_by_type, out.by_type);
+    auto counts = query(sql_.summary_counts, {to_var(event_id)});
+    for (std::size_t i = 0; i < counts->rows(); ++i) {
+      row_view r{*counts, i};
+      type_status_count c{r.text("notification_type"), r.text("status"), r.int64("n")};
+      add_count(out.by_status, c.status, c.n);
+      add_count(out.by_type, c.notification_type, c.n);
+      out.by_type_and_status.push_back(std::move(c));
+    }
     auto rs = query(sql_.summary_failed, {to_var(event_id), to_var(failed_limit)});
     for (std::size_t i = 0; i < rs->rows(); ++i) {
       row_view r{*rs, i};
@@ -466,20 +506,46 @@ caf::expected<event_summary> sql_store::summarize_event(const std::string& event
 caf::expected<std::vector<attendee_counts>>
 sql_store::attendee_counts_of_event(const std::string& event_id) {
   return guarded("attendee counts", [&]() -> caf::expected<std::vector<attendee_counts>> {
-    auto rs = query(sql_.attendee_counts, {to_var(event_id)});
-    std::vector<attendee_counts> out;
+    return read_attendee_counts(*query(sql_.attendee_counts, {to_var(event_id)}));
+  });
+}
+
+caf::expected<std::vector<attendee_counts>>
+sql_store::attendee_counts_for(const std::string& event_id,
+                               const std::vector<std::string>& attendee_ids) {
+  if (attendee_ids.empty())
+    return std::vector<attendee_counts>{};
+  return guarded("attendee counts", [&]() -> caf::expected<std::vector<attendee_counts>> {
+    return read_attendee_counts(
+      *query(sql_.attendee_counts_for, {to_var(event_id), json_list(attendee_ids)}));
+  });
+}
+
+caf::expected<std::vector<viewable_event>> sql_store::viewable_events(const std::string& user_id) {
+  return guarded("viewable events", [&]() -> caf::expected<std::vector<viewable_event>> {
+    auto rs = query(sql_.viewable_events, {to_var(user_id)});
+    std::vector<viewable_event> out;
     out.reserve(rs->rows());
     for (std::size_t i = 0; i < rs->rows(); ++i) {
       row_view r{*rs, i};
-      attendee_counts c;
-      c.attendee_id = r.text("attendee_id");
-      c.total = r.int64("total");
-      c.delivered = r.int64("delivered");
-      c.pending = r.int64("pending");
-      c.failed = r.int64("failed");
-      c.open_failed = r.int64("open_failed");
-      out.push_back(std::move(c));
+      viewable_event v;
+      v.event = read_event(r);
+      v.role.owner = v.event.owner_id == user_id;
+      v.role.can_view = r.flag("can_view");
+      v.role.can_curate = r.flag("can_curate");
+      out.push_back(std::move(v));
     }
+    return out;
+  });
+}
+
+caf::expected<std::vector<event_record>> sql_store::all_events() {
+  return guarded("all events", [&]() -> caf::expected<std::vector<event_record>> {
+    auto rs = query(sql_.all_events, {});
+    std::vector<event_record> out;
+    out.reserve(rs->rows());
+    for (std::size_t i = 0; i < rs->rows(); ++i)
+      out.push_back(read_event(row_view{*rs, i}));
     return out;
   });
 }
@@ -755,15 +821,7 @@ caf::expected<std::optional<event_record>> sql_store::find_event(const std::stri
     auto rs = query(sql_.select_event, {to_var(id)});
     if (rs->rows() == 0)
       return std::optional<event_record>{};
-    row_view r{*rs, 0};
-    event_record e;
-    e.id = r.text("id");
-    e.name = r.text("name");
-    e.date = r.int64("date");
-    e.owner_id = r.text("owner_id");
-    e.created_at = r.int64("created_at");
-    e.updated_at = r.int64("updated_at");
-    return std::optional<event_record>{std::move(e)};
+    return std::optional<event_record>{read_event(row_view{*rs, 0})};
   });
 }
 

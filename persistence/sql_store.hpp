@@ -73,6 +73,11 @@ public:
                                                int failed_limit) override;
   caf::expected<std::vector<attendee_counts>>
   attendee_counts_of_event(const std::string& event_id) override;
+  caf::expected<std::vector<attendee_counts>>
+  attendee_counts_for(const std::string& event_id,
+                      const std::vector<std::string>& attendee_ids) override;
+  caf::expected<std::vector<viewable_event>> viewable_events(const std::string& user_id) override;
+  caf::expected<std::vector<event_record>> all_events() override;
   caf::expected<std::vector<message_record>>
   reconcile_candidates(millis created_after, millis stale_before, millis unknown_before,
                        int limit) override;

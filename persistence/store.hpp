@@ -103,14 +103,26 @@ public:
   virtual caf::expected<std::vector<message_entry>>
   attendee_messages(const std::string& event_id, const std::string& attendee_id) = 0;
 
-  /// Counts by status and by notification type, and the newest `failed_limit` failed or
-  /// undelivered messages.
+  /// Counts by (notification type, status), with their sums by status and by type, and the
+  /// newest `failed_limit` failed or undelivered messages.
   virtual caf::expected<event_summary> summarize_event(const std::string& event_id,
                                                        int failed_limit) = 0;
 
   /// Every attendee of the event (oldest first) with the counts of its messages.
   virtual caf::expected<std::vector<attendee_counts>> attendee_counts_of_event(
     const std::string& event_id) = 0;
+
+  /// The same for the listed attendees of the event only (oldest first; ids that are no
+  /// attendee of the event are left out), in one query however many ids: index lookups per id.
+  virtual caf::expected<std::vector<attendee_counts>>
+  attendee_counts_for(const std::string& event_id, const std::vector<std::string>& attendee_ids) = 0;
+
+  /// The events the user may view (owner, or co-organizer with view or curate), with the role,
+  /// newest first (event date descending, then id).
+  virtual caf::expected<std::vector<viewable_event>> viewable_events(const std::string& user_id) = 0;
+
+  /// Every event, newest first (event date descending, then id): what the admin token sees.
+  virtual caf::expected<std::vector<event_record>> all_events() = 0;
 
   // -- reconciliation ------------------------------------------------------------------------------
 

@@ -310,11 +310,72 @@ caf::expected<send_result> sender::send(const send_request& r) {
   return one_send{settings_, stores_, twilio_, intake_}.run(r, raw_to);
 }
 
-caf::expected<retry_result> sender::retry(const retry_request& r) {
+namespace {
+
+/// A retry request's choice, made before anything is sent: the attendee, its messages (newest
+/// first) and which of them to retry (indexes, oldest first) or skip.
+struct retry_plan {
   attendee_record attendee;
   std::vector<message_entry> messages;
+  std::vector<std::size_t> to_retry;
+  std::vector<retry_skip> skipped;
+  std::optional<retry_skip> refused; ///< a single retry that cannot be done
+};
+
+bool is_failed(const message_record& m) {
+  return m.state.status == "failed" || m.state.status == "undelivered";
+}
+
+retry_skip already_retried(const std::string& id, std::string reason,
+                           std::optional<std::string> existing_retry_id) {
+  return {id, std::move(reason), std::move(existing_retry_id), retry_skip_code::already_retried,
+          std::nullopt};
+}
+
+/// The one message of a single retry, or the 409 saying why it cannot be retried.
+void select_one(retry_plan& plan, std::size_t i) {
+  const auto& e = plan.messages[i];
+  if (e.retried_by_id) {
+    plan.refused = already_retried(e.message.id, "Message already retried", e.retried_by_id);
+  } else if (!is_failed(e.message)) {
+    plan.refused = retry_skip{e.message.id,
+                              "Only failed or undelivered messages can be retried (this one is "
+                                + e.message.state.status + ")",
+                              std::nullopt, retry_skip_code::not_failed, std::nullopt};
+  } else {
+    plan.to_retry.push_back(i);
+  }
+}
+
+/// retryAll: every failed or undelivered message not retried yet whose error code may succeed
+/// on a retry, oldest first, so the new messages come out in the order the originals were sent.
+void select_all(retry_plan& plan) {
+  for (std::size_t i = plan.messages.size(); i-- > 0;) {
+    const auto& e = plan.messages[i];
+    if (!is_failed(e.message))
+      continue;
+    if (e.retried_by_id) {
+      plan.skipped.push_back(already_retried(e.message.id, "already retried", e.retried_by_id));
+      continue;
+    }
+    if (const auto& code = e.message.state.error_code; code && !code->empty()) {
+      auto info = error_info_for(*code);
+      if (!info.retryable) {
+        plan.skipped.push_back({e.message.id,
+                                "error " + *code + " (" + info.title + ") is not retryable",
+                                std::nullopt, retry_skip_code::not_retryable, *code});
+        continue;
+      }
+    }
+    plan.to_retry.push_back(i);
+  }
+}
+
+/// Reads the attendee and its messages and chooses: what retry() and preview_retry() share.
+caf::expected<retry_plan> plan_retry(store_pool& stores, const retry_request& r) {
+  retry_plan plan;
   {
-    auto lease = stores_.acquire(acquire_timeout_ms);
+    auto lease = stores.acquire(acquire_timeout_ms);
     if (!lease)
       return lease.error();
     auto at = (*lease)->find_attendee(r.event_id, r.attendee_id);
@@ -322,61 +383,53 @@ caf::expected<retry_result> sender::retry(const retry_request& r) {
       return at.error();
     if (!*at)
       return make_error(errc::not_found, "Attendee not found");
-    attendee = std::move(**at);
+    plan.attendee = std::move(**at);
     auto all = (*lease)->attendee_messages(r.event_id, r.attendee_id);
     if (!all)
       return all.error();
-    messages = std::move(*all);
+    plan.messages = std::move(*all);
   }
-  auto failed = [](const message_record& m) {
-    return m.state.status == "failed" || m.state.status == "undelivered";
-  };
+  if (!r.message_id) {
+    select_all(plan);
+    return plan;
+  }
+  auto i = std::find_if(plan.messages.begin(), plan.messages.end(),
+                        [&](const message_entry& e) { return e.message.id == *r.message_id; });
+  if (i == plan.messages.end())
+    return make_error(errc::not_found, "Message not found");
+  select_one(plan, static_cast<std::size_t>(i - plan.messages.begin()));
+  return plan;
+}
 
+} // namespace
+
+caf::expected<retry_preview> sender::preview_retry(const retry_request& r) {
+  auto plan = plan_retry(stores_, r);
+  if (!plan)
+    return plan.error();
+  retry_preview out;
+  for (auto i : plan->to_retry)
+    out.would_retry.push_back(plan->messages[i].message.id);
+  out.skipped = std::move(plan->skipped);
+  out.refused = std::move(plan->refused);
+  return out;
+}
+
+caf::expected<retry_result> sender::retry(const retry_request& r) {
+  auto plan = plan_retry(stores_, r);
+  if (!plan)
+    return plan.error();
   retry_result out;
-  std::vector<const message_entry*> to_retry;
-  if (r.message_id) {
-    auto i = std::find_if(messages.begin(), messages.end(),
-                          [&](const message_entry& e) { return e.message.id == *r.message_id; });
-    if (i == messages.end())
-      return make_error(errc::not_found, "Message not found");
-    if (i->retried_by_id) {
-      out.refused = retry_skip{i->message.id, "Message already retried", i->retried_by_id};
-      return out;
-    }
-    if (!failed(i->message)) {
-      out.refused = retry_skip{i->message.id,
-                               "Only failed or undelivered messages can be retried (this one is "
-                                 + i->message.state.status + ")",
-                               std::nullopt};
-      return out;
-    }
-    to_retry.push_back(&*i);
-  } else {
-    // Oldest first, so the new messages come out in the order the originals were sent.
-    for (auto i = messages.rbegin(); i != messages.rend(); ++i) {
-      if (!failed(i->message))
-        continue;
-      if (i->retried_by_id) {
-        out.skipped.push_back({i->message.id, "already retried", i->retried_by_id});
-        continue;
-      }
-      if (const auto& code = i->message.state.error_code; code && !code->empty()) {
-        auto info = error_info_for(*code);
-        if (!info.retryable) {
-          out.skipped.push_back(
-            {i->message.id, "error " + *code + " (" + info.title + ") is not retryable",
-             std::nullopt});
-          continue;
-        }
-      }
-      to_retry.push_back(&*i);
-    }
+  out.skipped = std::move(plan->skipped);
+  if (plan->refused) {
+    out.refused = std::move(plan->refused);
+    return out;
   }
-
+  const auto& attendee = plan->attendee;
   const bool has_phone =
     attendee.phone && attendee.phone->find_first_not_of(" \t") != std::string::npos;
-  for (const auto* e : to_retry) {
-    const auto& orig = e->message;
+  for (auto i : plan->to_retry) {
+    const auto& orig = plan->messages[i].message;
     retry_entry entry;
     entry.original_id = orig.id;
     if (!has_phone) {
@@ -396,10 +449,10 @@ caf::expected<retry_result> sender::retry(const retry_request& r) {
       if (code_of(res.error()) == errc::conflict) {
         // Another request retried it first (one retry per message, enforced by the database).
         if (r.message_id) {
-          out.refused = retry_skip{orig.id, "Message already retried", std::nullopt};
+          out.refused = already_retried(orig.id, "Message already retried", std::nullopt);
           return out;
         }
-        out.skipped.push_back({orig.id, "already retried", std::nullopt});
+        out.skipped.push_back(already_retried(orig.id, "already retried", std::nullopt));
         continue;
       }
       if (code_of(res.error()) == errc::not_found)

@@ -79,16 +79,32 @@ struct retry_entry {
   send_result result; ///< db_record_id is the new message
 };
 
+/// Why a message is not retried (retry_skip::code).
+namespace retry_skip_code {
+constexpr const char* already_retried = "already_retried";
+constexpr const char* not_retryable = "not_retryable"; ///< its error code is not (catalog)
+constexpr const char* not_failed = "not_failed"; ///< a single retry of a message that did not fail
+} // namespace retry_skip_code
+
 struct retry_skip {
   std::string original_id;
-  std::string reason;
+  std::string reason; ///< in words
   std::optional<std::string> existing_retry_id;
+  std::string code;                      ///< retry_skip_code
+  std::optional<std::string> error_code; ///< not_retryable: the message's error code
 };
 
 struct retry_result {
   std::vector<retry_entry> results;
   std::vector<retry_skip> skipped;
   /// A single-message retry that cannot be done (already retried, not failed): the 409.
+  std::optional<retry_skip> refused;
+};
+
+/// What retry() would do, sending nothing: the same choice, made by the same code.
+struct retry_preview {
+  std::vector<std::string> would_retry; ///< the originals it would retry, in its order
+  std::vector<retry_skip> skipped;
   std::optional<retry_skip> refused;
 };
 
@@ -116,6 +132,10 @@ public:
   /// not_found when the attendee (within the event) or the named message (of that attendee)
   /// does not exist.
   caf::expected<retry_result> retry(const retry_request& r);
+
+  /// What retry(r) would retry and skip now, without sending or writing anything (the dry run
+  /// of retryAll). The same errors as retry().
+  caf::expected<retry_preview> preview_retry(const retry_request& r);
 
   /// `body` with {{firstName}} and {{eventName}} filled in.
   static std::string fill_template(const std::string& body, const std::string& first_name,

@@ -1,5 +1,15 @@
-// The smsd binary's command line: help, version, migrate, and clear refusals of bad settings.
+// The smsd binary's command line: help, version, migrate, token, and clear refusals of bad
+// settings.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "http/organizer_token.hpp"
 #include "tests/integration/process_env.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/smsd_process.hpp"
 
 using namespace smsd;
@@ -10,6 +20,7 @@ TEST_CASE("smsd --help and --version answer and exit 0", "[integration][cli]") {
   CHECK(help.exit_code == 0);
   CHECK(help.output.find("serve") != std::string::npos);
   CHECK(help.output.find("migrate") != std::string::npos);
+  CHECK(help.output.find("token") != std::string::npos);
   auto version = run_smsd("--version", {});
   CHECK(version.exit_code == 0);
   CHECK(version.output.find("smsd " SMSD_VERSION) != std::string::npos);
@@ -62,4 +73,98 @@ TEST_CASE("smsd serve answers health checks and stops cleanly on SIGTERM", "[int
   CHECK(ready.status == 200);
   CHECK(ready.json()["migrations"]["applied"] == ready.json()["migrations"]["latest"]);
   CHECK(p.stop() == 0);
+}
+
+// -- smsd token ---------------------------------------------------------------------------------------
+
+namespace {
+
+const std::string token_secret = "cli-test-jwt-secret-0123456789abcdef";
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// `smsd token ARGS` run by the shell with exactly `vars`: its exit status and what it wrote to
+/// stdout alone, or (`stderr_only`) to stderr alone.
+std::pair<int, std::string> token_cli(const std::string& vars, const std::string& args,
+                                      bool stderr_only = false) {
+  const std::string redirect = stderr_only ? " 2>&1 >/dev/null" : " 2>/dev/null";
+  return run_shell("env -i PATH=\"$PATH\" " + vars + " '" SMSD_BINARY "' token " + args + redirect);
+}
+
+} // namespace
+
+TEST_CASE("smsd token prints a token the server accepts for that user, for the time asked",
+          "[integration][cli]") {
+  const auto before = unix_seconds();
+  auto [status, out] = token_cli("SMSD_JWT_SECRET=" + token_secret, "--user u-owner-1");
+  REQUIRE(status == 0);
+  REQUIRE_FALSE(out.empty());
+  CHECK(out.back() == '\n');
+  const auto token = out.substr(0, out.find('\n'));
+  CHECK(out.size() == token.size() + 1); // one line: the token alone
+  CHECK(out.find(token_secret) == std::string::npos);
+  auto id = verify_organizer_token(token, token_secret, unix_seconds());
+  REQUIRE(id);
+  CHECK(id->user_id == "u-owner-1");
+  CHECK(id->expires_at >= before + 3600); // the default: an hour
+  CHECK(id->expires_at <= unix_seconds() + 3600);
+
+  auto [s90, out90] = token_cli("SMSD_JWT_SECRET=" + token_secret, "--user u2 --ttl 90s");
+  REQUIRE(s90 == 0);
+  auto id90 = verify_organizer_token(out90.substr(0, out90.find('\n')), token_secret, unix_seconds());
+  REQUIRE(id90);
+  CHECK(id90->user_id == "u2");
+  CHECK(id90->expires_at >= before + 90);
+  CHECK(id90->expires_at <= unix_seconds() + 90);
+  auto [s2d, out2d] = token_cli("SMSD_JWT_SECRET=" + token_secret, "--user u3 --ttl 2d");
+  REQUIRE(s2d == 0);
+  auto id2d = verify_organizer_token(out2d.substr(0, out2d.find('\n')), token_secret,
+                                     unix_seconds() + 2 * 86400 - 60);
+  CHECK(id2d);
+
+  // A real smsd with the same secret lets the token in (no events: an empty list).
+  auto env = child_env(temp_sqlite_url());
+  env["SMSD_JWT_SECRET"] = token_secret;
+  smsd_process p(env);
+  auto r = http_send(p.port(), {"GET", "/api/events", {bearer(token)}, "", "", false});
+  CHECK(r.status == 200);
+  CHECK(r.json() == nlohmann::json{{"events", nlohmann::json::array()}});
+  CHECK(p.stop() == 0);
+}
+
+TEST_CASE("smsd token refuses without a secret, a user or a sensible ttl, and says why on stderr",
+          "[integration][cli]") {
+  // No secret: exit 1, nothing on stdout, the reason on stderr.
+  auto [no_secret, out] = token_cli("", "--user u1");
+  CHECK(no_secret == 1);
+  CHECK(out.empty());
+  auto [no_secret_again, why] = token_cli("", "--user u1", true);
+  CHECK(no_secret_again == 1);
+  CHECK_THAT(why, Catch::Contains("SMSD_JWT_SECRET"));
+  CHECK(token_cli("SMSD_JWT_SECRET=", "--user u1").first == 1); // empty is no secret
+
+  const std::string with_secret = "SMSD_JWT_SECRET=" + token_secret;
+  for (const auto* ttl : {"soon", "0s", "-5m", "500ms", "1y", "''"}) {
+    INFO("--ttl " << ttl);
+    auto [status, err] = token_cli(with_secret, std::string("--user u1 --ttl ") + ttl, true);
+    CHECK(status == 2);
+    CHECK_THAT(err, Catch::Contains("--ttl"));
+    CHECK(token_cli(with_secret, std::string("--user u1 --ttl ") + ttl).second.empty());
+  }
+  auto [empty_user, err] = token_cli(with_secret, "--user ''", true);
+  CHECK(empty_user == 2);
+  CHECK_THAT(err, Catch::Contains("--user"));
+  auto [long_user, long_err] = token_cli(with_secret, "--user " + std::string(129, 'u'), true);
+  CHECK(long_user == 2);
+  CHECK_THAT(long_err, Catch::Contains("user id"));
+  // No --user at all: the command line is refused.
+  auto [missing, missing_err] = token_cli(with_secret, "", true);
+  CHECK(missing != 0);
+  CHECK_THAT(missing_err, Catch::Contains("--user"));
+  CHECK(err.find(token_secret) == std::string::npos);
+  CHECK(long_err.find(token_secret) == std::string::npos);
 }

@@ -453,7 +453,43 @@ TEST_CASE("through a validating Prism proxy, smsd answers as docs/openapi.yaml s
   const json retry_one = {{"messageId", undelivered.id}};
   const std::string history = "/api/events/ev1/attendees/at1/sms-history";
   const std::string retry = "/api/events/ev1/attendees/at1/sms-retry";
+  const std::string timeline = "/api/events/ev1/attendees/at1/messages/" + message_id + "/timeline";
   w.check_all({
+    call("event list", "GET", "/api/events").as(admin),
+    call("event list of a viewing co-organizer", "GET", "/api/events").as(viewer),
+    call("event list of a stranger (empty)", "GET", "/api/events").as(stranger),
+    call("event list with a wrong token", "GET", "/api/events").as(wrong_token).expect(401),
+    call("event list with an expired token", "GET", "/api/events").as(expired).expect(401),
+    call("event list without a token", "GET", "/api/events").expect(401).bypassing_prism(),
+
+    call("one event", "GET", "/api/events/ev1").as(curator),
+    call("one event for the admin", "GET", "/api/events/ev2").as(admin),
+    call("one event for a viewing co-organizer", "GET", "/api/events/ev1").as(viewer),
+    call("one unknown event", "GET", "/api/events/nope").as(admin).expect(404),
+    call("one event for a co-organizer without rights", "GET", "/api/events/ev2").as(curator)
+      .expect(404),
+    call("one event for a stranger", "GET", "/api/events/ev1").as(stranger).expect(404),
+    call("one event with an id over 128 bytes", "GET", "/api/events/" + std::string(129, 'e'))
+      .as(admin).expect(400).refused_by_description(),
+    call("one event with a wrong token", "GET", "/api/events/ev1").as(wrong_token).expect(401),
+
+    call("timeline", "GET", timeline).as(viewer),
+    call("timeline for the admin", "GET", timeline).as(admin),
+    call("timeline by Twilio's SID", "GET",
+         "/api/events/ev1/attendees/at1/messages/" + message_sid + "/timeline")
+      .as(admin).expect(404),
+    call("timeline under another attendee", "GET",
+         "/api/events/ev1/attendees/nophone/messages/" + message_id + "/timeline")
+      .as(admin).expect(404),
+    call("timeline of an unknown message", "GET",
+         "/api/events/ev1/attendees/at1/messages/msg_nope/timeline").as(admin).expect(404),
+    call("timeline for a stranger", "GET", timeline).as(stranger).expect(404),
+    call("timeline with a message id over 128 bytes", "GET",
+         "/api/events/ev1/attendees/at1/messages/" + std::string(129, 'm') + "/timeline")
+      .as(admin).expect(400).refused_by_description(),
+    call("timeline with a wrong token", "GET", timeline).as(wrong_token).expect(401),
+    call("timeline without a token", "GET", timeline).expect(401).bypassing_prism(),
+
     call("history", "GET", history).as(admin),
     call("history for a viewing co-organizer", "GET", history).as(viewer),
     call("history of an unknown attendee", "GET", "/api/events/ev1/attendees/at9/sms-history")
@@ -504,6 +540,18 @@ TEST_CASE("through a validating Prism proxy, smsd answers as docs/openapi.yaml s
       .expect(409),
     call("retry a delivered message", "POST", retry).as(admin)
       .json_body({{"messageId", message_id}}).expect(409),
+    call("preview retry all", "POST", retry).as(curator)
+      .json_body({{"retryAll", true}, {"dryRun", true}}),
+    call("preview retry all with an Idempotency-Key", "POST", retry).as(admin)
+      .json_body({{"retryAll", true}, {"dryRun", true}})
+      .as({{"Idempotency-Key", "openapi-proxy-preview-1"}}),
+    call("preview retry all by a viewing co-organizer", "POST", retry).as(viewer)
+      .json_body({{"retryAll", true}, {"dryRun", true}}).expect(403),
+    call("preview of one message", "POST", retry).as(admin)
+      .json_body({{"messageId", undelivered.id}, {"dryRun", true}}).expect(400)
+      .refused_by_description(),
+    call("preview with a dryRun that is no boolean", "POST", retry).as(admin)
+      .json_body({{"retryAll", true}, {"dryRun", "yes"}}).expect(400).refused_by_description(),
     call("retry all", "POST", retry).as(admin).json_body({{"retryAll", true}}),
     call("retry with a wrong token", "POST", retry).as(wrong_token).json_body(retry_one)
       .expect(401),

@@ -1,10 +1,12 @@
 // The seed's testing checklist through the organizer API, on both databases: smsd in process,
 // the real Twilio simulator, real HTTP, the admin token (the authorization matrix is in
 // tests/unit/http/event_access_test.cpp).
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "http/organizer_token.hpp"
 #include "send_world.hpp"
 
 using namespace smsd;
@@ -32,6 +34,12 @@ std::string history_of(const std::string& attendee) {
 
 std::string retry_of(const std::string& attendee) {
   return "/api/events/ev1/attendees/" + attendee + "/sms-retry";
+}
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
 }
 
 } // namespace
@@ -307,4 +315,143 @@ TEST_CASE("edge cases: webhook before the record, out of order and duplicates, i
   CHECK(w.stats().at("callbacks_failed") == 0); // every callback got its 200
   CHECK_FALSE(w.smsd.message(late_id).has_value());
   get_json(w, history_of("yellow"), 404);
+}
+
+// -- the organizer page's API (issue 13) ------------------------------------------------------------
+
+TEST_CASE("an organizer's events and one event with its permissions, through tokens smsd signs",
+          "[organizer]") {
+  auto dialect = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  INFO(dialect);
+  auto cfg = test_config(database_url_of(dialect));
+  cfg.jwt_secret = "organizer-flow-jwt-secret-0123456789";
+  running_smsd smsd(cfg);
+  auto& db = *smsd.db;
+  REQUIRE(db.upsert_event({"ev-old", "Old", 1'700'000'000'000, "u1", 0, 0}));
+  REQUIRE(db.upsert_event({"ev-new", "New", 1'900'000'000'000, "u2", 0, 0}));
+  REQUIRE(db.upsert_event({"ev-none", "None", 1'950'000'000'000, "u2", 0, 0}));
+  REQUIRE(db.upsert_organizer({"ev-new", "u1", true, false}));
+  REQUIRE(db.upsert_organizer({"ev-none", "u1", false, false}));
+  auto token = [&](const std::string& user) {
+    auto t = sign_organizer_token(user, cfg.jwt_secret, unix_seconds(), 600);
+    REQUIRE(t);
+    return header_list{bearer(*t)};
+  };
+  auto get = [&](const std::string& target, const header_list& who) {
+    return http_send(smsd.port(), {"GET", target, who, "", ""});
+  };
+
+  auto mine = get("/api/events", token("u1"));
+  REQUIRE(mine.status == 200);
+  CHECK(mine.json() == json{{"events",
+                             {{{"id", "ev-new"}, {"name", "New"}, {"date", "2030-03-17T17:46:40.000Z"},
+                               {"role", "organizer"}, {"permissions", {"view"}}},
+                              {{"id", "ev-old"}, {"name", "Old"}, {"date", "2023-11-14T22:13:20.000Z"},
+                               {"role", "owner"}, {"permissions", {"view", "curate"}}}}}});
+  auto all = get("/api/events", admin_headers);
+  REQUIRE(all.status == 200);
+  CHECK(all.json().at("events").size() == 3);
+  CHECK(all.json().at("events")[0].at("id") == "ev-none");
+
+  auto one = get("/api/events/ev-new", token("u1"));
+  REQUIRE(one.status == 200);
+  CHECK(one.json() == mine.json().at("events")[0]);
+  CHECK(get("/api/events/ev-none", token("u1")).status == 404);
+  CHECK(get("/api/events/ev-old", token("u3")).status == 404);
+  CHECK(get("/api/events/ev-old", token("u2")).status == 404);
+  CHECK(get("/api/events/ev-new", token("u2")).json().at("role") == "owner");
+  CHECK(get("/api/events", token("u3")).json() == json{{"events", json::array()}});
+}
+
+TEST_CASE("a message's timeline shows every report Twilio sent, with what each did",
+          "[organizer][slow]") {
+  auto dialect = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  INFO(dialect);
+  // Newest first: delivered applies, the later "sent" is stale.
+  send_world w{database_url_of(dialect), {{"reorder_callbacks", true}}};
+  w.smsd.seed_event();
+  auto r = w.send("at1");
+  REQUIRE(r.status == 200);
+  auto id = r.json().at("dbRecordId").get<std::string>();
+  REQUIRE(eventually([&] { return w.row(id).state.status == "delivered"; }));
+  REQUIRE(eventually([&] { return w.stats().at("callbacks_pending") == 0; }));
+
+  auto t = get_json(w, "/api/events/ev1/attendees/at1/messages/" + id + "/timeline");
+  CHECK(t.at("messageId") == id);
+  CHECK(t.at("status") == "delivered");
+  const auto stored = w.smsd.events(id);
+  const auto& events = t.at("events");
+  REQUIRE(events.size() == stored.size());
+  REQUIRE(events.size() >= 3);
+  CHECK(events[0].at("source") == "send");
+  CHECK(events[0].at("applied") == true);
+  std::string last_at;
+  int applied_delivered = 0, stale = 0;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    CHECK(e.at("receivedAt").get<std::string>() >= last_at); // oldest first
+    last_at = e.at("receivedAt").get<std::string>();
+    CHECK(e.at("providerStatus") == stored[i].provider_status);
+    CHECK(e.at("disposition") == stored[i].disposition);
+    CHECK(e.at("payload").is_object());
+    if (e.at("status") == "delivered" && e.at("applied") == true)
+      ++applied_delivered;
+    if (e.at("disposition") == "stale") {
+      ++stale;
+      CHECK(e.at("applied") == false);
+    }
+  }
+  CHECK(applied_delivered == 1);
+  CHECK(stale >= 1);
+
+  get_json(w, "/api/events/ev1/attendees/at1/messages/nope/timeline", 404);
+  get_json(w, "/api/events/ev1/attendees/ghost/messages/" + id + "/timeline", 404);
+}
+
+TEST_CASE("the retryAll dry run sends nothing and names what the real retryAll then retries",
+          "[organizer][slow]") {
+  auto dialect = GENERATE(as<std::string>{}, "sqlite", "postgresql");
+  INFO(dialect);
+  send_world w{database_url_of(dialect)};
+  w.smsd.seed_event();
+  auto fail = [&](const std::string& id, const std::string& code, millis at,
+                  std::optional<std::string> retry_of = std::nullopt) {
+    auto m = sample_message(id, "SM" + id, "ev1", "at1");
+    m.created_at = at;
+    m.state.status = code.empty() ? "delivered" : code == "30003" ? "undelivered" : "failed";
+    m.state.status_rank = 4;
+    if (!code.empty())
+      m.state.error_code = code;
+    m.retry_of_id = std::move(retry_of);
+    REQUIRE_FALSE(w.smsd.db->insert_message(m));
+  };
+  fail("m1", "30003", 1'000);
+  fail("m2", "21610", 2'000);
+  fail("m3", "30003", 3'000);
+  fail("m4", "", 4'000, std::string("m3"));
+  fail("m5", "30008", 5'000);
+
+  auto dry = post(w, retry_of("at1"), {{"retryAll", true}, {"dryRun", true}},
+                  {{"Idempotency-Key", "preview-then-real"}});
+  REQUIRE(dry.status == 200);
+  auto preview = dry.json();
+  CHECK(preview.at("dryRun") == true);
+  CHECK(preview.at("wouldRetry") == json{"m1", "m5"});
+  REQUIRE(preview.at("skipped").size() == 2);
+  CHECK(preview.at("skipped")[0].at("code") == "not_retryable");
+  CHECK(preview.at("skipped")[0].at("errorCode") == "21610");
+  CHECK(preview.at("skipped")[1].at("code") == "already_retried");
+  CHECK(preview.at("skipped")[1].at("existingRetryId") == "m4");
+  CHECK(w.stats().at("creates_received") == 0);
+
+  auto real = post(w, retry_of("at1"), {{"retryAll", true}},
+                   {{"Idempotency-Key", "preview-then-real"}});
+  REQUIRE(real.status == 200);
+  auto done = real.json();
+  json retried = json::array();
+  for (const auto& r : done.at("results"))
+    retried.push_back(r.at("originalMessageId"));
+  CHECK(retried == preview.at("wouldRetry"));
+  CHECK(done.at("skipped") == preview.at("skipped"));
+  CHECK(w.stats().at("creates_received") == 2);
 }

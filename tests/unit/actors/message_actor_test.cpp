@@ -63,6 +63,12 @@ struct fixture {
   persistence_actor persistence;
   std::unique_ptr<message_router> router;
   static constexpr int idle_ms = 1000;
+  // What the change listener heard, each with the status the database held at that moment.
+  struct heard_change {
+    message_change change;
+    std::string stored_status;
+  };
+  std::vector<heard_change> heard;
 
   fixture()
     : sys(testing_config(cfg)),
@@ -77,7 +83,11 @@ struct fixture {
     wlog = std::make_shared<recording_committer>(url);
     loader = std::make_shared<store_worker>(url, std::make_unique<inline_executor>());
     persistence = sys.spawn(persistence_impl, std::vector<std::shared_ptr<commit_worker>>{wlog},
-                            std::size_t{2048});
+                            std::size_t{2048},
+                            change_listener{[this](std::vector<message_change> changes) {
+                              for (auto& c : changes)
+                                heard.push_back({c, row(c.message_id).state.status});
+                            }});
     router = std::make_unique<message_router>(
       sys, persistence, std::vector<std::shared_ptr<load_worker>>{loader}, idle_ms);
     sched.run();
@@ -167,6 +177,33 @@ TEST_CASE_METHOD(fixture, "reports that arrive together are committed in one bat
   CHECK(row("m1").state.status == "delivered");
   CHECK(row("m2").state.status == "delivered");
   CHECK(events_of("m1").size() == 3);
+}
+
+TEST_CASE_METHOD(fixture, "the change listener hears each applied change after its commit, and "
+                          "nothing of duplicates, late or refused reports",
+                 "[actors]") {
+  add_message("m1", std::string("SM1"));
+  auto a = report("SM1", "sent");
+  sched.run();
+  auto b = report("SM1", "sent");      // duplicate
+  auto c = report("SM1", "delivered");
+  sched.run();
+  auto d = report("SM1", "sent");      // late
+  auto e = report("SM1", "undelivered"); // a different final: an anomaly
+  sched.run();
+  wlog->fail = true;
+  add_message("m2", std::string("SM2"));
+  auto f = report("SM2", "sent"); // its commit fails: nothing to tell
+  sched.run();
+  CHECK_THROWS(f.get());
+  REQUIRE(heard.size() == 2);
+  CHECK(heard[0].change.message_id == "m1");
+  CHECK(heard[0].change.event_id == "ev1");
+  CHECK(heard[0].change.attendee_id == "at1");
+  CHECK(heard[0].change.status == "sent");
+  CHECK(heard[0].stored_status == "sent"); // told after the commit, never before
+  CHECK(heard[1].change.status == "delivered");
+  CHECK(heard[1].stored_status == "delivered");
 }
 
 TEST_CASE_METHOD(fixture, "a duplicate is acknowledged and stored once", "[actors]") {

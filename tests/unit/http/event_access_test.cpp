@@ -56,6 +56,24 @@ TEST_CASE("the owner may do everything and curate implies view", "[event_access]
   CHECK(decide_role(role(false, true, true), curate) == d::allowed);
 }
 
+TEST_CASE("a role's permissions as the API shows them", "[event_access]") {
+  auto owner = permissions_of(role(true, false, false));
+  REQUIRE(owner);
+  CHECK(std::string(owner->role) == "owner");
+  CHECK((owner->view && owner->curate));
+  auto viewer = permissions_of(role(false, true, false));
+  REQUIRE(viewer);
+  CHECK(std::string(viewer->role) == "organizer");
+  CHECK((viewer->view && !viewer->curate));
+  auto curator = permissions_of(role(false, false, true));
+  REQUIRE(curator);
+  CHECK((curator->view && curator->curate)); // curate implies view
+  CHECK_FALSE(permissions_of(role(false, false, false)));
+  const auto admin = admin_permissions();
+  CHECK(std::string(admin.role) == "admin");
+  CHECK((admin.view && admin.curate));
+}
+
 TEST_CASE("no role and no event look the same: hidden", "[event_access]") {
   CHECK(decide_role(role(false, false, false), event_permission::view) == role_decision::hidden);
   CHECK(decide_role(role(false, false, false), event_permission::curate) == role_decision::hidden);
@@ -260,9 +278,56 @@ TEST_CASE("the authorization matrix of the organizer reads holds", "[event_acces
      event_permission::view},
     {"GET", [](const std::string& ev) { return "/api/events/" + ev + "/attendees/sms-status"; },
      "", event_permission::view},
+    {"GET", [](const std::string& ev) { return "/api/events/" + ev; }, "", event_permission::view},
+    {"GET",
+     [](const std::string& ev) {
+       return "/api/events/" + ev + "/attendees/" + auth_world::attendee_a + "/messages/mA/timeline";
+     },
+     "", event_permission::view},
   };
   for (const auto& ep : reads)
     check_auth_matrix(f.server->port(), f.cfg.jwt_secret, f.cfg.admin_token, ep);
+}
+
+TEST_CASE("the authorization matrix of the retryAll dry run holds and it never sends",
+          "[event_access]") {
+  access_fixture f;
+  seed_failures(*f.direct);
+  check_auth_matrix(f.server->port(), f.cfg.jwt_secret, f.cfg.admin_token,
+                    {"POST",
+                     [](const std::string& ev) {
+                       return "/api/events/" + ev + "/attendees/" + auth_world::attendee_a
+                              + "/sms-retry";
+                     },
+                     R"({"retryAll": true, "dryRun": true})", event_permission::curate},
+                    [&] { return f.creates(); });
+  CHECK(f.creates() == 0); // three callers were allowed; none sent
+}
+
+TEST_CASE("the event list answers every valid token, with what it may view, and 401 the rest",
+          "[event_access]") {
+  access_fixture f;
+  http_test_client client(f.server->port(), false);
+  // Who sees event A in the list: exactly the callers who may view it.
+  for (const auto& row : auth_rows(f.cfg.jwt_secret, f.cfg.admin_token)) {
+    INFO("GET /api/events as " << row.who);
+    http_request_spec spec;
+    spec.target = "/api/events";
+    if (row.authorization)
+      spec.headers.emplace_back("Authorization", *row.authorization);
+    const auto r = client.send(spec);
+    if (row.status_for_view == 401) {
+      CHECK(r.status == 401);
+      CHECK(r.header("WWW-Authenticate") == "Bearer");
+      continue;
+    }
+    REQUIRE(r.status == 200);
+    bool lists_a = false;
+    const auto listed = r.json();
+    for (const auto& e : listed.at("events"))
+      lists_a = lists_a || e.at("id") == auth_world::event_a;
+    CHECK(lists_a == (row.status_for_view == 200));
+  }
 }
 
 TEST_CASE("the authorization matrix of retry holds and only 200s send", "[event_access]") {

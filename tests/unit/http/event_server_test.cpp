@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include <atomic>
+
 #include <Poco/Exception.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -13,6 +15,8 @@
 
 #include "http/event_server.hpp"
 #include "http/response.hpp"
+#include "http/response_stream.hpp"
+#include "common/metrics.hpp"
 
 using namespace smsd;
 using namespace std::chrono_literals;
@@ -37,7 +41,37 @@ struct held_answers {
     std::lock_guard<std::mutex> guard{mtx};
     return waiting.size();
   }
+
+  // Streams opened by "/stream", for the test to write to; each says "opened\n" first.
+  std::vector<std::shared_ptr<response_stream>> streams;
+  std::atomic<int> streams_closed{0};
+  std::chrono::steady_clock::time_point stream_ends = std::chrono::steady_clock::time_point::max();
+
+  std::shared_ptr<response_stream> stream(std::size_t i) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return i < streams.size() ? streams[i] : nullptr;
+  }
+  // Waits up to 5 s for the i-th stream to be opened.
+  std::shared_ptr<response_stream> wait_stream(std::size_t i) {
+    for (int n = 0; n < 500; ++n) {
+      if (auto s = stream(i))
+        return s;
+      std::this_thread::sleep_for(10ms);
+    }
+    return nullptr;
+  }
 };
+
+// Waits up to 5 s for `done`.
+template <class F>
+bool eventually(F done) {
+  for (int n = 0; n < 500; ++n) {
+    if (done())
+      return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
 
 std::shared_ptr<router> test_routes(held_answers& held) {
   auto r = std::make_shared<router>();
@@ -75,6 +109,20 @@ std::shared_ptr<router> test_routes(held_answers& held) {
   later.timeout = 300ms;
   later.on_timeout = empty_response(503);
   r->add_async("POST", "/later", std::move(later));
+  r->add("GET", "/stream", [&held](const request_context&) {
+    auto stream = std::make_shared<response_stream>(1 << 20, held.stream_ends);
+    stream->write("opened\n"); // before the head is out: waits for it
+    stream->on_closed([&held] { ++held.streams_closed; });
+    {
+      std::lock_guard<std::mutex> guard{held.mtx};
+      held.streams.push_back(stream);
+    }
+    http_response out;
+    out.content_type = "text/event-stream";
+    out.body = "first\n";
+    out.stream = std::move(stream);
+    return out;
+  });
   return r;
 }
 
@@ -136,6 +184,23 @@ std::string read_responses(Poco::Net::StreamSocket& s, int count) {
       break;
     } catch (const Poco::Exception&) {
       n = 0;
+    }
+    if (n <= 0)
+      break;
+    in.append(buf, static_cast<std::size_t>(n));
+  }
+  return in;
+}
+
+// Reads until `needle` arrived (or the peer closed, or 5 s passed); returns all read so far.
+std::string read_until(Poco::Net::StreamSocket& s, const std::string& needle, std::string in = {}) {
+  char buf[4096];
+  while (in.find(needle) == std::string::npos) {
+    int n = 0;
+    try {
+      n = s.receiveBytes(buf, sizeof buf);
+    } catch (const Poco::Exception&) {
+      break;
     }
     if (n <= 0)
       break;
@@ -333,4 +398,135 @@ TEST_CASE("stop returns while answers are outstanding, and answers after it go n
   CHECK(std::chrono::steady_clock::now() - t0 < 2s);
   f.held.release_all(204); // the loop is gone: dropped, no crash
   CHECK(closed_by_server(s));
+}
+
+TEST_CASE("a streamed answer sends its head, then its text as it is written, until its producer "
+          "ends it", "[event_server][stream]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string in = read_until(s, "opened\n");
+  const auto head_end = in.find("\r\n\r\n");
+  REQUIRE(head_end != std::string::npos);
+  const std::string head = in.substr(0, head_end);
+  CHECK(head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(head.find("Content-Type: text/event-stream") != std::string::npos);
+  CHECK(head.find("Content-Length") == std::string::npos); // it lasts until the close
+  CHECK(head.find("Connection: close") != std::string::npos);
+  CHECK(in.substr(head_end + 4) == "first\nopened\n");
+
+  auto stream = f.held.wait_stream(0);
+  REQUIRE(stream);
+  CHECK(stream->write("second\n"));
+  std::thread([stream] { stream->write("third\n"); }).join(); // from any thread
+  in = read_until(s, "third\n", in);
+  CHECK(in.substr(head_end + 4) == "first\nopened\nsecond\nthird\n");
+  CHECK(f.held.streams_closed == 0);
+
+  stream->close();
+  CHECK(closed_by_server(s));
+  CHECK(f.held.streams_closed == 1);
+  CHECK_FALSE(stream->write("too late"));
+  CHECK(eventually([&] { return f.server->connections() == 0; }));
+}
+
+TEST_CASE("a stream gets a heartbeat comment every stream_heartbeat", "[event_server][stream]") {
+  event_server_options opts;
+  opts.stream_heartbeat = 100ms;
+  event_fixture f{opts};
+  auto s = f.connect();
+  send_all(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string in = read_until(s, ": ping\n\n: ping\n\n");
+  CHECK(count_of(in, ": ping\n\n") >= 2);
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+}
+
+TEST_CASE("a stream's client that stops reading is dropped, not buffered without bound",
+          "[event_server][stream]") {
+  event_server_options opts;
+  opts.stream_backlog = 64 * 1024;
+  event_fixture f{opts};
+  const auto dropped_before = counters().streams_dropped.load();
+  Poco::Net::StreamSocket s(Poco::Net::SocketAddress::IPv4);
+  s.setReceiveBufferSize(4096); // before connecting, so the window stays small
+  s.connect(Poco::Net::SocketAddress("127.0.0.1", f.server->port()), Poco::Timespan(5, 0));
+  send_all(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto stream = f.held.wait_stream(0);
+  REQUIRE(stream);
+  // The client reads nothing. Write far more than the kernel's buffers hold (a few MiB on
+  // loopback): the server must give up on the client long before that.
+  const std::string chunk(16 * 1024, 'x');
+  std::size_t written = 0;
+  const std::size_t limit = 256u << 20;
+  while (written < limit && stream->write(chunk)) {
+    written += chunk.size();
+    if (written % (1u << 20) == 0)
+      std::this_thread::sleep_for(5ms); // let the loop catch up, as a real producer would
+  }
+  CHECK(eventually([&] { return stream->closed(); }));
+  INFO("written before the drop: " << written);
+  CHECK(written < limit);
+  CHECK(f.held.streams_closed == 1);
+  CHECK(counters().streams_dropped.load() == dropped_before + 1);
+  CHECK(eventually([&] { return f.server->connections() == 0; }));
+}
+
+TEST_CASE("a client that leaves closes its stream", "[event_server][stream]") {
+  event_fixture f;
+  {
+    auto s = f.connect();
+    send_all(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    read_until(s, "opened\n");
+    s.close();
+  }
+  auto stream = f.held.wait_stream(0);
+  REQUIRE(stream);
+  CHECK(eventually([&] { return f.held.streams_closed == 1; }));
+  CHECK(stream->closed());
+  CHECK(eventually([&] { return f.server->connections() == 0; }));
+}
+
+TEST_CASE("a stream ends by itself at its ends_at", "[event_server][stream]") {
+  event_fixture f;
+  f.held.stream_ends = std::chrono::steady_clock::now() + 300ms;
+  auto s = f.connect();
+  send_all(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  read_until(s, "opened\n");
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(closed_by_server(s));
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  CHECK(eventually([&] { return f.held.streams_closed == 1; }));
+}
+
+TEST_CASE("stopping the server closes its streams", "[event_server][stream]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  read_until(s, "opened\n");
+  auto stream = f.held.wait_stream(0);
+  REQUIRE(stream);
+  f.server->stop();
+  CHECK(stream->closed());
+  CHECK(f.held.streams_closed == 1);
+  CHECK(closed_by_server(s));
+  CHECK_FALSE(stream->write("after stop"));
+}
+
+TEST_CASE("streams count as connections and appear in the stream counters",
+          "[event_server][stream]") {
+  event_fixture f;
+  const auto opened_before = counters().streams_opened.load();
+  auto a = f.connect();
+  auto b = f.connect();
+  send_all(a, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_all(b, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+  read_until(a, "opened\n");
+  read_until(b, "opened\n");
+  CHECK(f.server->connections() == 2);
+  CHECK(counters().streams_opened.load() == opened_before + 2);
+  CHECK(counters().streams_open.load() >= 2);
+  a.close();
+  b.close();
+  CHECK(eventually([&] { return f.held.streams_closed == 2; }));
 }

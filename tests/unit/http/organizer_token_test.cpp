@@ -276,3 +276,53 @@ TEST_CASE("a reason never repeats the token, its claims or the secret", "[organi
     CHECK(why.size() < 100);
   }
 }
+
+// -- signing (smsd token) ---------------------------------------------------------------------------
+
+TEST_CASE("a signed token round-trips through the verifier until it expires", "[organizer_token]") {
+  auto token = sign_organizer_token("u-owner", secret, now, 3600);
+  REQUIRE(token);
+  auto r = verify_organizer_token(*token, secret, now);
+  REQUIRE(r);
+  CHECK(r->user_id == "u-owner");
+  CHECK(r->expires_at == Approx(now + 3600));
+  // Valid to the end of its lifetime (and the leeway), refused after.
+  CHECK(verify_organizer_token(*token, secret, now + 3600 + organizer_token_leeway_seconds - 1));
+  CHECK_FALSE(verify_organizer_token(*token, secret, now + 3600 + organizer_token_leeway_seconds));
+  // Another secret does not accept it.
+  CHECK_FALSE(verify_organizer_token(*token, secret + "x", now));
+}
+
+TEST_CASE("a signed token carries HS256 and the claims sub, iat and exp", "[organizer_token]") {
+  auto token = sign_organizer_token("u\"quoted\" é", secret, now, 90);
+  REQUIRE(token);
+  Poco::JWT::Token parsed(*token);
+  CHECK(parsed.getAlgorithm() == "HS256");
+  CHECK(parsed.getType() == "JWT");
+  CHECK(parsed.getSubject() == "u\"quoted\" é");
+  CHECK(parsed.payload().getValue<Poco::Int64>("iat") == now);
+  CHECK(parsed.payload().getValue<Poco::Int64>("exp") == now + 90);
+  // Poco's own verifier agrees with the signature.
+  Poco::JWT::Signer signer(secret);
+  CHECK(signer.tryVerify(*token, parsed));
+  auto r = verify_organizer_token(*token, secret, now);
+  REQUIRE(r);
+  CHECK(r->user_id == "u\"quoted\" é");
+}
+
+TEST_CASE("nothing is signed without a secret, a user id or a positive lifetime",
+          "[organizer_token]") {
+  auto reason = [](const caf::expected<std::string>& r) {
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::invalid_argument);
+    return message_of(r.error());
+  };
+  CHECK_THAT(reason(sign_organizer_token("u1", "", now, 60)), Catch::Contains("SMSD_JWT_SECRET"));
+  CHECK_THAT(reason(sign_organizer_token("", secret, now, 60)), Catch::Contains("user id"));
+  CHECK_THAT(reason(sign_organizer_token(std::string(129, 'u'), secret, now, 60)),
+             Catch::Contains("user id"));
+  CHECK_THAT(reason(sign_organizer_token("u1", secret, now, 0)), Catch::Contains("lifetime"));
+  CHECK_THAT(reason(sign_organizer_token("u1", secret, now, -5)), Catch::Contains("lifetime"));
+  CHECK_THAT(reason(sign_organizer_token("u\xff", secret, now, 60)), Catch::Contains("UTF-8"));
+  CHECK(sign_organizer_token(std::string(128, 'u'), secret, now, 60));
+}

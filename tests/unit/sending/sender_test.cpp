@@ -283,3 +283,81 @@ TEST_CASE("templates fill every placeholder", "[sending]") {
         == "JoJo at X {{other}}");
   CHECK(sender::fill_template("{{firstName}}", "{{firstName}}", "") == "{{firstName}}");
 }
+
+namespace {
+
+/// A failed or delivered message of at1, with its error code and the message it retried.
+void seed(store& db, const std::string& id, const std::string& status, millis at,
+          std::optional<std::string> code = std::nullopt,
+          std::optional<std::string> retry_of = std::nullopt) {
+  message_record m;
+  m.id = id;
+  m.message_sid = "SM" + id;
+  m.to_phone = "+14158675309";
+  m.body = "Body " + id;
+  m.created_at = at;
+  m.event_id = "ev1";
+  m.attendee_id = "at1";
+  m.notification_type = "invitation";
+  m.state.status = status;
+  m.state.status_rank = 4;
+  m.state.error_code = std::move(code);
+  m.state.status_updated_at = at;
+  m.retry_of_id = std::move(retry_of);
+  REQUIRE_FALSE(db.insert_message(m));
+}
+
+} // namespace
+
+TEST_CASE_METHOD(fixture, "a retry preview chooses what the retry then does, and sends nothing",
+                 "[sending]") {
+  seed(*db, "m1", "failed", 1'000, std::string("30003"));
+  seed(*db, "m2", "undelivered", 2'000, std::string("30006")); // landline: not retryable
+  seed(*db, "m3", "failed", 3'000, std::string("30003"));
+  seed(*db, "m4", "delivered", 4'000, std::nullopt, std::string("m3"));
+  seed(*db, "m5", "undelivered", 5'000);
+  auto s = make();
+  retry_request all{"ev1", "at1", std::nullopt};
+  auto preview = s.preview_retry(all);
+  REQUIRE(preview);
+  CHECK(preview->would_retry == std::vector<std::string>{"m1", "m5"});
+  REQUIRE(preview->skipped.size() == 2);
+  CHECK(preview->skipped[0].original_id == "m2");
+  CHECK(preview->skipped[0].code == retry_skip_code::not_retryable);
+  CHECK(preview->skipped[0].error_code == std::optional<std::string>{"30006"});
+  CHECK(preview->skipped[1].original_id == "m3");
+  CHECK(preview->skipped[1].code == retry_skip_code::already_retried);
+  CHECK(preview->skipped[1].existing_retry_id == std::optional<std::string>{"m4"});
+  CHECK_FALSE(preview->refused);
+  CHECK(tw.creates.empty());
+  CHECK(db->attendee_messages("ev1", "at1")->size() == 5); // nothing written
+
+  auto done = s.retry(all);
+  REQUIRE(done);
+  std::vector<std::string> retried;
+  for (const auto& e : done->results)
+    retried.push_back(e.original_id);
+  CHECK(retried == preview->would_retry);
+  REQUIRE(done->skipped.size() == preview->skipped.size());
+  for (std::size_t i = 0; i < done->skipped.size(); ++i) {
+    CHECK(done->skipped[i].original_id == preview->skipped[i].original_id);
+    CHECK(done->skipped[i].code == preview->skipped[i].code);
+    CHECK(done->skipped[i].reason == preview->skipped[i].reason);
+  }
+  CHECK(tw.creates.size() == 2);
+
+  // One message: the preview refuses as the retry would; unknown ones are not found alike.
+  auto again = s.preview_retry({"ev1", "at1", std::string("m1")});
+  REQUIRE(again);
+  REQUIRE(again->refused);
+  CHECK(again->refused->code == retry_skip_code::already_retried);
+  CHECK(again->would_retry.empty());
+  auto delivered = s.preview_retry({"ev1", "at1", std::string("m4")});
+  REQUIRE(delivered);
+  REQUIRE(delivered->refused);
+  CHECK(delivered->refused->code == retry_skip_code::not_failed);
+  CHECK(code_of(s.preview_retry({"ev1", "at1", std::string("nope")}).error()) == errc::not_found);
+  CHECK(code_of(s.preview_retry({"ev1", "bt1", std::nullopt}).error()) == errc::not_found);
+  CHECK(code_of(s.preview_retry({"ev2", "at1", std::nullopt}).error()) == errc::not_found);
+  CHECK(tw.creates.size() == 2);
+}
