@@ -52,6 +52,20 @@ caf::expected<long long> to_int(const std::string& name, const std::string& v, l
 }
 
 
+// The value goes verbatim into the page's Content-Security-Policy header: one directive's source
+// list, so nothing that ends the directive (';'), starts another policy (','), or breaks the
+// header line (control characters).
+caf::error check_frame_ancestors(const std::string& v) {
+  const char* name = "SMSD_FRAME_ANCESTORS";
+  if (v.find_first_not_of(" \t") == std::string::npos)
+    return bad(name, "must not be empty (use 'none' in single quotes to forbid framing)");
+  for (unsigned char c : v)
+    if (c < 0x20 || c == 0x7f || c == ';' || c == ',')
+      return bad(name, "must be CSP sources separated by spaces, without control characters, "
+                       "';' or ','");
+  return {};
+}
+
 } // namespace
 
 bool config::can_send() const {
@@ -91,7 +105,7 @@ caf::expected<config> load_config(const env_lookup& env) {
     "SMSD_TWILIO_CONNECT_TIMEOUT_MS", "SMSD_TWILIO_READ_TIMEOUT_MS", "SMSD_TWILIO_MAX_ATTEMPTS",
     "SMSD_TWILIO_BACKOFF_MS", "SMSD_TWILIO_BACKOFF_MAX_MS", "SMSD_TWILIO_CA_FILE",
     "SMSD_RETENTION_DAYS", "SMSD_RECONCILE_STALE_AFTER", "SMSD_RECONCILE_WINDOW",
-    "SMSD_RETENTION_SCHEDULE", "SMSD_RECONCILE_SCHEDULE"};
+    "SMSD_RETENTION_SCHEDULE", "SMSD_RECONCILE_SCHEDULE", "SMSD_FRAME_ANCESTORS"};
   for (const char* n : names)
     if (auto v = env(n))
       values[n] = *v;
@@ -143,6 +157,9 @@ caf::expected<config> load_config(const env_lookup& env) {
   str("SMSD_LOG_LEVEL", cfg.log_level);
   str("SMSD_DEFAULT_COUNTRY", cfg.default_country);
   str("SMSD_TWILIO_CA_FILE", cfg.twilio_ca_file);
+  str("SMSD_FRAME_ANCESTORS", cfg.frame_ancestors);
+  if (auto err = check_frame_ancestors(cfg.frame_ancestors))
+    return err;
 
   struct int_setting {
     const char* name;

@@ -44,6 +44,9 @@ struct config {
   std::string jwt_secret;
   std::string admin_token;
 
+  // The organizer page (http/page_handlers): who may frame it, as CSP frame-ancestors sources.
+  std::string frame_ancestors = "'none'";
+
   // HTTP server (http/event_server): event loops own the connections; the webhook runs on them
   // and never blocks; every other endpoint may block and runs on one of http_threads.
   int http_io_threads = 1;          ///< event loops

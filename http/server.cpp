@@ -16,6 +16,7 @@
 #include "http/event_handlers.hpp"
 #include "http/event_server.hpp"
 #include "http/organizer_handlers.hpp"
+#include "http/page_handlers.hpp"
 #include "http/router.hpp"
 #include "http/send_handlers.hpp"
 #include "http/stream_handler.hpp"
@@ -63,6 +64,7 @@ http_server::http_server(http_dependencies deps) : impl_(std::make_unique<impl>(
   add_send_routes(*impl_->routes, env);
   add_organizer_routes(*impl_->routes, env);
   add_event_routes(*impl_->routes, env);
+  add_page_routes(*impl_->routes, env);
   add_stream_routes(*impl_->routes, env);
 }
 

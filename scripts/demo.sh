@@ -19,6 +19,7 @@ sim_bin="$(smsd_build_dir)/twilio_sim"
 export SMSD_LISTEN="${SMSD_LISTEN:-127.0.0.1:8080}"
 export SMSD_DATABASE_URL="${SMSD_DATABASE_URL:-sqlite:./data/smsd.db}"
 export SMSD_ADMIN_TOKEN="${SMSD_ADMIN_TOKEN:-demo-admin-token}"
+export SMSD_JWT_SECRET="${SMSD_JWT_SECRET:-demo-jwt-secret-not-for-production}"
 export TWILIO_AUTH_TOKEN="${TWILIO_AUTH_TOKEN:-demo-auth-token}"
 export TWILIO_ACCOUNT_SID="${TWILIO_ACCOUNT_SID:-AC00000000000000000000000000000000}"
 export TWILIO_MESSAGING_SERVICE_SID="${TWILIO_MESSAGING_SERVICE_SID:-MG00000000000000000000000000000000}"
@@ -94,10 +95,16 @@ answer="$(curl -sS -X POST "$base/api/events/$event/notify" "${auth[@]}" "${json
 first_id="$(printf '%s' "$answer" | grep -o '"dbRecordId":"[^"]*"' | head -n 1 | cut -d'"' -f4 || true)"
 
 admin="-H 'Authorization: Bearer $SMSD_ADMIN_TOKEN'"
+# The organizer page, signed in as the demo event's owner (u1) for 8 hours.
+owner_token="$("$smsd_bin" token --user u1 --ttl 8h)" || die "smsd token failed"
+page_link="$base/events/$event#token=$owner_token"
 cat <<MSG
 
 smsd demo: $base (database $SMSD_DATABASE_URL), Twilio simulator: $TWILIO_API_BASE_URL
 Admin token: $SMSD_ADMIN_TOKEN
+
+Open the organizer page (the demo event, as its owner; the token leaves the address at once):
+  $page_link
 
 The notification's answer (one result per attendee; the magic numbers fail at once, Ana has no
 phone and is skipped):

@@ -9,6 +9,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libpoco-dev nlohmann-json3-dev libssl-dev libspdlog-dev libcli11-dev
   catch2 libpq-dev libsqlite3-dev libphonenumber-dev postgresql gdb curl
+  # the organizer page's browser tests (tests/browser): Debian's Chromium, and a font with
+  # Arial's metrics so that screenshots look the same on every machine
+  chromium fonts-liberation2
 )
 
 installed() {
@@ -57,19 +60,23 @@ fi
 [[ -x /usr/lib/postgresql/15/bin/initdb ]] || die "PostgreSQL 15 server binaries not found in /usr/lib/postgresql/15/bin"
 node --version >/dev/null 2>&1 || die "node does not run"
 
-# Node tools of the test suite (e.g. Twilio's official library as an independent signer).
-node_dir="$SMSD_ROOT/tests/node"
-# node_modules/.smsd-lock is a copy of the package-lock.json it was installed from: a changed lock
-# file installs again.
-if [[ -f "$node_dir/package.json" ]] \
-  && ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.smsd-lock"; then
-  log "installing npm packages in tests/node"
-  npm_flags=(--no-audit --no-fund --loglevel=error)
-  npm_cmd=install
+# npm packages of the test suite, each folder from its package-lock.json. node_modules/.smsd-lock is
+# a copy of the lock file it was installed from: a changed lock file installs again.
+#  tests/node: Twilio's official library as an independent signer, Prism, Redocly
+#  tests/browser: playwright-core (drives /usr/bin/chromium; it downloads no browser), axe-core
+npm_install() {
+  local node_dir="$1"
+  [[ -f "$node_dir/package.json" ]] || return 0
+  cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.smsd-lock" && return 0
+  log "installing npm packages in ${node_dir#"$SMSD_ROOT"/}"
+  local npm_flags=(--no-audit --no-fund --loglevel=error) npm_cmd=install
   [[ -f "$node_dir/package-lock.json" ]] && npm_cmd=ci
   if ! (cd "$node_dir" && timeout 600 npm "$npm_cmd" "${npm_flags[@]}" </dev/null >/dev/null); then
     rm -rf "$node_dir/node_modules" # a half-filled node_modules would be skipped next time
-    die "npm $npm_cmd in tests/node failed"
+    die "npm $npm_cmd in ${node_dir#"$SMSD_ROOT"/} failed"
   fi
   cp "$node_dir/package-lock.json" "$node_dir/node_modules/.smsd-lock"
-fi
+}
+npm_install "$SMSD_ROOT/tests/node"
+npm_install "$SMSD_ROOT/tests/browser"
+[[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium is missing (package chromium)"
