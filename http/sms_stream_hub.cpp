@@ -98,6 +98,9 @@ void sms_stream_hub::publish(std::vector<message_change> changes) {
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopping_)
       return;
+    // The hub's thread needs waking only when a round's first change comes: with changes
+    // waiting it sleeps until the round is due anyway.
+    const bool was_empty = pending_.empty();
     for (auto& c : changes) {
       if (!subscribers_.count(c.event_id)) {
         mark_unseen(c.event_id); // a page that comes back with an older id must refetch
@@ -109,7 +112,7 @@ void sms_stream_hub::publish(std::vector<message_change> changes) {
         ev.changes.push_back(std::move(c));
       else
         ev.changes[it->second] = std::move(c); // the newest status of the message wins
-      wake = true;
+      wake = was_empty;
     }
   }
   if (wake)
@@ -125,7 +128,8 @@ std::shared_ptr<response_stream> sms_stream_hub::subscribe(
     return nullptr;
   const std::uint64_t id = next_subscriber_++;
   // Under the lock, so that no round falls between what it catches up on and its first event.
-  stream->write(catch_up(event_id, last_event_id));
+  if (!stream->write(catch_up(event_id, last_event_id)))
+    return stream; // closed already (it cannot hold what it must catch up on): never listed
   stream->on_closed([this, event_id, id] { unsubscribe(event_id, id); });
   subscribers_[event_id].push_back({id, stream});
   ++stream_count_;
@@ -193,9 +197,13 @@ std::string sms_stream_hub::catch_up(const std::string& event_id,
   if ((unseen != unseen_.end() && unseen->second > seq) || seq < unseen_forgotten_)
     return resync_frame(now_id); // a change after it went out while no stream was open
   std::string out = ": resumed\n\n";
-  for (const auto& e : history_)
-    if (e.seq > seq && e.event_id == event_id)
-      out += e.frame;
+  for (const auto& e : history_) {
+    if (e.seq <= seq || e.event_id != event_id)
+      continue;
+    out += e.frame;
+    if (out.size() > settings_.max_backlog / 2)
+      return resync_frame(now_id); // more missed than is worth replaying: refetch instead
+  }
   return out;
 }
 

@@ -55,7 +55,7 @@ using attendee_counts_lookup = std::function<caf::expected<std::vector<attendee_
 /// A thread of its own does the reading and writing, in rounds: changes that arrive while a
 /// round is out wait for the next one (at most round_interval later), coalesced per message.
 /// The last `history` events are kept, so a stream opened with Last-Event-ID gets what it
-/// missed; an id from another process, older than what is kept, or older than a change of its
+/// missed (or, beyond half a stream's backlog of them, a resync); an id from another process, older than what is kept, or older than a change of its
 /// event that went out to nobody (no stream was open) gets `event: resync` (the page
 /// refetches). Nothing is read for events nobody watches.
 class sms_stream_hub {

@@ -338,6 +338,34 @@ TEST_CASE("a change that went out to nobody makes a Last-Event-ID from before it
   CHECK(db.calls() == 1); // only the round that had a stream read counts
 }
 
+TEST_CASE("more missed events than half a stream's backlog resume as one resync",
+          "[stream_hub]") {
+  fake_counts db;
+  db.table = {counts("a1", 1, 0, 1, 0, 0)};
+  sms_stream_settings settings;
+  settings.round_interval = 0ms;
+  settings.max_backlog = 2048; // about ten events
+  sms_stream_hub hub{db.lookup(), settings};
+  hub.start();
+  auto kept = watch(hub, "e1"); // keeps the event watched
+  hub.publish({change("m0", "e1", "a1", "sent")});
+  REQUIRE(eventually([&] { return frames(kept->seen()).size() == 1; }));
+  const std::string last = frames(kept->seen())[0].id;
+  for (int i = 1; i <= 30; ++i) {
+    hub.publish({change("m" + std::to_string(i), "e1", "a1", "sent")});
+    REQUIRE(eventually([&] { return frames(kept->seen()).size() == static_cast<std::size_t>(i + 1); }));
+  }
+  auto stream = hub.subscribe("e1", last, forever);
+  REQUIRE(stream);
+  CHECK_FALSE(stream->closed()); // what it gets fits: it stays open
+  auto sink = std::make_shared<capture>();
+  stream->attach(sink);
+  auto got = frames(sink->seen());
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].event == "resync");
+  CHECK(hub.streams() == 2);
+}
+
 TEST_CASE("a stream that closes leaves the hub; stop closes every stream", "[stream_hub]") {
   fake_counts db;
   sms_stream_hub hub{db.lookup()};
