@@ -36,14 +36,15 @@ void answer(const batch_requests& b, const batch_outcome* out, const std::string
   }
 }
 
-std::vector<message_change> committed_changes(const batch_requests& b, const batch_outcome& out) {
+std::vector<message_change> committed_changes(batch_requests& b, const batch_outcome& out) {
   std::vector<message_change> changes;
+  changes.reserve(b.requests.size());
   for (std::size_t j = 0; j < b.members.size() && j < out.size(); ++j) {
     if (!out[j].ok || !out[j].result.updated)
       continue;
     for (auto i : b.members[j])
-      if (b.requests[i].change)
-        changes.push_back(*b.requests[i].change);
+      if (auto& c = b.requests[i].change)
+        changes.push_back(std::move(*c));
   }
   return changes;
 }

@@ -27,8 +27,8 @@ struct batch_requests {
 void answer(const batch_requests& b, const batch_outcome* out, const std::string& failure);
 
 /// The status changes a committed batch made: of each op whose update applied, its requests'
-/// changes, in order.
-std::vector<message_change> committed_changes(const batch_requests& b, const batch_outcome& out);
+/// changes, in order, moved out of the requests (answer() has no use for them).
+std::vector<message_change> committed_changes(batch_requests& b, const batch_outcome& out);
 
 /// A batch on its way, as the persistence actor keeps track of it.
 struct in_flight_batch {
