@@ -8,6 +8,7 @@
 #include "http/admin_auth.hpp"
 #include "http/errors.hpp"
 #include "http/organizer_token.hpp"
+#include "persistence/store.hpp"
 #include "persistence/store_pool.hpp"
 
 namespace smsd {
@@ -78,6 +79,15 @@ role_decision decide_role(const std::optional<event_role>& role, event_permissio
 
 std::string to_string(const event_caller& caller) {
   return caller.is_admin ? std::string("admin") : "user " + caller.user_id;
+}
+
+caf::error require_event(store& db, const std::string& event_id) {
+  auto ev = db.find_event(event_id);
+  if (!ev)
+    return ev.error();
+  if (!*ev)
+    return make_error(errc::not_found, "Event not found");
+  return {};
 }
 
 std::optional<http_response> require_bearer(const request_context& req) {

@@ -3,12 +3,16 @@
 #include <optional>
 #include <string>
 
+#include <caf/error.hpp>
+
 #include "http/handler_env.hpp"
 #include "http/response.hpp"
 #include "http/router.hpp"
 #include "persistence/records.hpp"
 
 namespace smsd {
+
+class store;
 
 /// What a caller may do on an event (DESIGN §5): organizers view and curate as granted.
 enum class event_permission { view, curate };
@@ -70,6 +74,11 @@ event_access authenticate(const handler_env& env, const request_context& req);
 /// (503 / 500). When allowed, `permissions` says all the caller may do on the event.
 event_access authorize_event(const handler_env& env, const request_context& req,
                              const std::string& event_id, event_permission needed);
+
+/// The event exists: not_found "Event not found" otherwise. Handlers call it where the admin
+/// token may have reached them (authorize_event answers organizers without a role 404 itself,
+/// but lets the admin token through for any id).
+caf::error require_event(store& db, const std::string& event_id);
 
 /// nullopt when the request carries some bearer token (checked later, per event); else the 401.
 std::optional<http_response> require_bearer(const request_context& req);

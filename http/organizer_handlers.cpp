@@ -63,17 +63,6 @@ std::optional<http_response> admit(const handler_env& env, const request_context
   return authorize_event(env, req, req.param("eventId"), needed).denied;
 }
 
-// The event exists (organizers without a role were already answered 404 by authorize_event;
-// the admin token reaches here for any id): not_found "Event not found" otherwise.
-caf::error require_event(store& db, const std::string& id) {
-  auto ev = db.find_event(id);
-  if (!ev)
-    return ev.error();
-  if (!*ev)
-    return make_error(errc::not_found, "Event not found");
-  return {};
-}
-
 // -- sms-history -------------------------------------------------------------------------------
 
 http_response get_history(const handler_env& env, const request_context& req) {

@@ -14,6 +14,8 @@ namespace smsd {
 
 namespace {
 
+constexpr int acquire_timeout_ms = 5000;
+
 // Longer Last-Event-ID values are not ours: they get a resync like any unknown id.
 constexpr std::size_t max_last_event_id = 64;
 
@@ -40,12 +42,10 @@ http_response open_stream(const handler_env& env, const request_context& req) {
   if (access.denied)
     return *access.denied;
   if (access.caller.is_admin) {
-    // The admin token reaches here for any id: the event must exist.
-    auto found = with_store(env.stores, 5000, [&](store& db) -> caf::expected<http_response> {
-      auto ev = db.find_event(event_id);
-      if (!ev)
-        return ev.error();
-      return *ev ? empty_response(200) : error_response(404, "Event not found");
+    auto found = with_store(env.stores, acquire_timeout_ms, [&](store& db) -> caf::expected<http_response> {
+      if (auto err = require_event(db, event_id))
+        return err;
+      return empty_response(200);
     });
     if (found.status != 200)
       return found;

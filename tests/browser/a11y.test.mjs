@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { DESKTOP, PHONE, axeViolations, newPage, screenshot, unexpectedErrors } from './support/browser.mjs';
-import { openEvent, rowButton, useWorld } from './support/fixture.mjs';
+import { openEvent, openPanel, rowButton, useWorld } from './support/fixture.mjs';
 import { seedMainEvent } from './support/scenario.mjs';
 import { seedEvent, suffix } from './support/world.mjs';
 
@@ -54,9 +54,7 @@ describe('accessibility and screenshots', () => {
     it(`the open SMS History panel at ${label} px`, async () => {
       const page = await newPage(f.browser, f.world.base, { viewport });
       await openEvent(page, main.id, main.tokens.owner);
-      await rowButton(page, 'Kai Moreno').click();
-      const dialog = page.getByRole('dialog', { name: 'SMS History' });
-      await dialog.locator('.message').first().waitFor();
+      const dialog = await openPanel(page, 'Kai Moreno');
       await dialog.locator('.error-toggle').first().click();
       const timeline = dialog.locator('.thread.has-retries .message').last().getByRole('button', { name: 'Status timeline' });
       await timeline.click();

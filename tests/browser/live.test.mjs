@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { newPage, unexpectedErrors } from './support/browser.mjs';
-import { openEvent, rowButton, useWorld } from './support/fixture.mjs';
+import { openEvent, openPanel, useWorld } from './support/fixture.mjs';
 import { organizerToken, seedEvent, suffix, waitFor } from './support/world.mjs';
 import { seedMainEvent } from './support/scenario.mjs';
 
@@ -29,9 +29,7 @@ describe('live updates', () => {
       await openEvent(page, id, organizerToken(owner));
       await page.evaluate(() => { window.notReloaded = true; });
       await page.getByRole('button', { name: 'SMS history for Rosa Diaz: 1 pending' }).waitFor();
-      await rowButton(page, 'Rosa Diaz').click();
-      const dialog = page.getByRole('dialog', { name: 'SMS History' });
-      await dialog.locator('.message').first().waitFor();
+      const dialog = await openPanel(page, 'Rosa Diaz');
       assert.notEqual(await dialog.locator('.badge').first().innerText(), 'Delivered');
       // The moment the simulator's "delivered" callback was answered...
       const delivered = await waitFor('the delivered callback', async () => {

@@ -24,7 +24,6 @@ describe('format', () => {
     assert.equal(smsStateWords({ dot: 'green' }), 'All delivered');
     assert.equal(smsStateWords({ dot: 'yellow', pending: 2 }), '2 pending');
     assert.equal(smsStateWords({ dot: 'red', failed: 3, openFailed: 1 }), '1 failed');
-    assert.equal(smsStateWords({ dot: 'red', failed: 2 }), '2 failed');
     assert.equal(smsStateWords({ dot: 'gray' }), 'No SMS sent');
     assert.equal(plural(1, 'message'), '1 message');
     assert.equal(plural(1200, 'message'), '1,200 messages');
@@ -53,14 +52,14 @@ describe('Retry All preview', () => {
     assert.equal(previewText(plan), 'Retry 3; skipping 1 landline, 1 already retried');
   });
 
-  it('reads the API\'s skipped entries, with or without their code', () => {
+  it('reads the API\'s skipped entries by their code', () => {
     assert.equal(previewText({ wouldRetry: ['a'], skipped: [] }), 'Retry 1');
     assert.equal(previewText({ wouldRetry: [], skipped: [{ originalMessageId: 'x', code: 'already_retried' }] }),
       'Nothing to retry; skipping 1 already retried');
     assert.equal(previewText({
       wouldRetry: ['a', 'b'],
-      skipped: [{ originalMessageId: 'x', reason: 'error 30006 (Landline detected) is not retryable' },
-        { originalMessageId: 'y', reason: 'already retried' }],
+      skipped: [{ originalMessageId: 'x', code: 'not_retryable', errorCode: '30006' },
+        { originalMessageId: 'y', code: 'already_retried', existingRetryId: 'r' }],
     }), 'Retry 2; skipping 1 landline, 1 already retried');
   });
 });

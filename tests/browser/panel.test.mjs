@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { newPage, unexpectedErrors } from './support/browser.mjs';
-import { openEvent, rowButton, useWorld } from './support/fixture.mjs';
+import { openEvent, openPanel, rowButton, useWorld } from './support/fixture.mjs';
 import { seedMainEvent } from './support/scenario.mjs';
 
 describe('the SMS History panel', () => {
@@ -166,9 +166,7 @@ describe('the SMS History panel', () => {
   it('a viewer sees the panel but no Retry', async () => {
     const page = await newPage(f.browser, f.world.base);
     await openEvent(page, main.id, main.tokens.viewer);
-    await rowButton(page, 'Kai Moreno').click();
-    const dialog = page.getByRole('dialog', { name: 'SMS History' });
-    await dialog.locator('.message').first().waitFor();
+    const dialog = await openPanel(page, 'Kai Moreno');
     assert.ok(await dialog.locator('.message').count() >= 5);
     assert.equal(await dialog.getByRole('button', { name: /Retry/ }).count(), 0);
     const before = (await f.world.simStats()).creates_accepted;

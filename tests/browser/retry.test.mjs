@@ -4,9 +4,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { newPage, unexpectedErrors } from './support/browser.mjs';
-import { openEvent, rowButton, useWorld } from './support/fixture.mjs';
+import { openEvent, openPanel, rowButton, useWorld } from './support/fixture.mjs';
 import { waitFor } from './support/world.mjs';
 import { NUMBERS, seedMainEvent } from './support/scenario.mjs';
+
+/** The panel's texts whose Retry is enabled. */
+const retryable = (page, dialog) => dialog.locator('.message')
+  .filter({ has: page.getByRole('button', { name: 'Retry', exact: true, disabled: false }) });
 
 describe('retrying from the panel', () => {
   const f = useWorld();
@@ -47,10 +51,8 @@ describe('retrying from the panel', () => {
   it('a double click on Retry still sends one create (and one request)', async () => {
     const page = await newPage(f.browser, f.world.base);
     await openEvent(page, main.id, main.tokens.owner);
-    await rowButton(page, 'Maria Lopez').click();
-    const dialog = page.getByRole('dialog', { name: 'SMS History' });
-    await dialog.locator('.message').first().waitFor();
-    const open = dialog.locator('.message').filter({ has: page.getByRole('button', { name: 'Retry', exact: true, disabled: false }) });
+    const dialog = await openPanel(page, 'Maria Lopez');
+    const open = retryable(page, dialog);
     await open.first().waitFor();
     const posts = [];
     page.on('request', (r) => r.method() === 'POST' && r.url().includes('sms-retry') && posts.push(r.headers()['idempotency-key']));
@@ -68,9 +70,7 @@ describe('retrying from the panel', () => {
   it('Retry All Failed previews what it will do, and sends exactly that', async () => {
     const page = await newPage(f.browser, f.world.base);
     await openEvent(page, main.id, main.tokens.owner);
-    await rowButton(page, 'Kai Moreno').click();
-    const dialog = page.getByRole('dialog', { name: 'SMS History' });
-    await dialog.locator('.message').first().waitFor();
+    const dialog = await openPanel(page, 'Kai Moreno');
     const before = await creates();
     const beforeMessages = (await history('kai')).messages.length;
     await dialog.getByRole('button', { name: 'Retry All Failed' }).click();
@@ -96,10 +96,8 @@ describe('retrying from the panel', () => {
   it('a failed retry shows the API\'s error in an alert', async () => {
     const page = await newPage(f.browser, f.world.base);
     await openEvent(page, main.id, main.tokens.owner);
-    await rowButton(page, 'Maria Lopez').click();
-    const dialog = page.getByRole('dialog', { name: 'SMS History' });
-    await dialog.locator('.message').first().waitFor();
-    const open = dialog.locator('.message').filter({ has: page.getByRole('button', { name: 'Retry', exact: true, disabled: false }) });
+    const dialog = await openPanel(page, 'Maria Lopez');
+    const open = retryable(page, dialog);
     assert.ok(await open.count() >= 1, 'Maria still has a text to retry');
     // Twilio refuses the retry's create this time: the answer carries its error.
     await f.world.simConfig({ callback_delays_ms: [20], create_failures: { [NUMBERS.maria]: 21610 } });

@@ -143,16 +143,11 @@ export function formatEventDate(iso) {
 /** The attendee's SMS state in words, from the API's dot and counts. */
 export function smsStateWords(row) {
   switch (row.dot) {
-    case 'red': return `${formatCount(openFailedOf(row))} failed`;
+    case 'red': return `${formatCount(row.openFailed)} failed`; // not retried yet
     case 'yellow': return `${formatCount(row.pending || 0)} pending`;
     case 'green': return 'All delivered';
     default: return 'No SMS sent';
   }
-}
-
-/** Failures nobody has retried yet (the API's openFailed; before it existed, failed). */
-function openFailedOf(row) {
-  return typeof row.openFailed === 'number' ? row.openFailed : row.failed || 0;
 }
 
 export const DOT_ICON = { green: 'check', yellow: 'clock', red: 'cross', gray: 'minus' };

@@ -326,16 +326,13 @@ export class HistoryPanel {
     button.lastChild.textContent = 'Checking…';
     let plan;
     try {
+      // The server's own choice: the same code picks what the real retry sends.
       plan = await api.retry(this.eventId, this.attendeeId, { retryAll: true, dryRun: true });
     } catch (e) {
-      if (e.status === 400) plan = localRetryPlan(this.data.messages); // an smsd without dryRun
-      else {
-        this.retryAllBusy = false;
-        button.disabled = false;
-        button.lastChild.textContent = 'Retry All Failed';
-        this.showAlert(e.message);
-        return;
-      }
+      button.disabled = false;
+      button.lastChild.textContent = 'Retry All Failed';
+      this.showAlert(e.message);
+      return;
     } finally {
       this.retryAllBusy = false;
     }

@@ -1,6 +1,6 @@
-// What "Retry All Failed" would do, in words, from the API's dry run (or, on an smsd without
-// dryRun, from the same selection made here: failed or undelivered, not retried yet, and not
-// an error that retrying cannot fix).
+// What "Retry All Failed" would do, in words, from the API's dry run; and, to decide whether the
+// button is worth showing, the same selection made here over the history: failed or
+// undelivered, not retried yet, and not an error that retrying cannot fix.
 import { formatCount, plural, skipNoun } from './format.js';
 
 export const isFailure = (m) => m.status === 'failed' || m.status === 'undelivered';
@@ -22,24 +22,15 @@ export function localRetryPlan(messages) {
   return { wouldRetry, skipped };
 }
 
-/** The skip's kind, from the API's `code` or, before it existed, its reason text. */
-function skipKind(skip) {
-  if (skip.code) return { code: skip.code, errorCode: skip.errorCode };
-  if (/already retried/i.test(skip.reason || '')) return { code: 'already_retried' };
-  const m = /error (\w+)/i.exec(skip.reason || '');
-  return { code: 'not_retryable', errorCode: m ? m[1] : 'unknown' };
-}
-
 /** "Retry 3; skipping 1 landline, 1 already retried". */
 export function previewText(plan) {
   const n = plan.wouldRetry.length;
   const head = n === 0 ? 'Nothing to retry' : `Retry ${formatCount(n)}`;
-  const already = plan.skipped.filter((s) => skipKind(s).code === 'already_retried').length;
+  const already = plan.skipped.filter((s) => s.code === 'already_retried').length;
   const byCode = new Map();
   for (const s of plan.skipped) {
-    const kind = skipKind(s);
-    if (kind.code !== 'not_retryable') continue;
-    byCode.set(kind.errorCode, (byCode.get(kind.errorCode) || 0) + 1);
+    if (s.code !== 'not_retryable') continue;
+    byCode.set(s.errorCode, (byCode.get(s.errorCode) || 0) + 1);
   }
   const parts = [...byCode].map(([code, count]) => skipNoun(count, code));
   if (already) parts.push(`${formatCount(already)} already retried`);

@@ -59,7 +59,8 @@ export async function newPage(browser, base, { viewport = DESKTOP, token = null 
 
 /**
  * Console errors other than the ones a test expects: `allow` is a list of RegExps matched
- * against the text and the URL. The stream's 404 (an smsd without it) is always allowed.
+ * against the text and the URL. The stream's own failed requests (a test that cuts it or
+ * answers it 404) are always allowed.
  */
 export function unexpectedErrors(page, allow = []) {
   const allowed = [/\/sms-stream/, ...allow];

@@ -24,6 +24,14 @@ export function rowButton(page, name) {
   return page.getByRole('button', { name: new RegExp(`^SMS history for ${name}:`) });
 }
 
+/** Opens an attendee's SMS History panel from its row; the dialog, once a text shows in it. */
+export async function openPanel(page, name) {
+  await rowButton(page, name).click();
+  const dialog = page.getByRole('dialog', { name: 'SMS History' });
+  await dialog.locator('.message').first().waitFor();
+  return dialog;
+}
+
 /** Opens an event's page signed in with `token` (through #token=, as the platform links). */
 export async function openEvent(page, eventId, token, query = '') {
   await page.goto(`/events/${encodeURIComponent(eventId)}${query}#token=${token}`);
