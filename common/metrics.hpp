@@ -33,6 +33,12 @@ struct process_counters {
   std::atomic<std::uint64_t> commit_failures{0};  ///< group commits that failed (after retries)
   std::atomic<std::uint64_t> commit_micros{0};    ///< time spent committing, retries included
 
+  /// New connections closed at once, beyond the limits and the reserve: [0] the total limit,
+  /// [1] the per-client limit.
+  std::atomic<std::uint64_t> http_connections_refused[2] = {};
+  std::atomic<std::uint64_t> http_requests_shed{0};       ///< 503: input budget exhausted
+  std::atomic<std::uint64_t> http_slow_readers_closed{0}; ///< output unread for io_timeout
+
   std::atomic<std::uint64_t> streams_opened{0};  ///< event streams (sms-stream) opened
   std::atomic<std::uint64_t> streams_dropped{0}; ///< closed because the client read too slowly
   std::atomic<std::int64_t> streams_open{0};     ///< open now

@@ -51,7 +51,8 @@ struct config {
   // and never blocks; every other endpoint may block and runs on one of http_threads.
   int http_io_threads = 1;          ///< event loops
   int http_threads = 32;            ///< threads for the endpoints that may block
-  int http_max_connections = 10000; ///< open at once; more are closed at accept
+  int http_max_connections = 10000; ///< open at once; more get the reserve's 503
+  int http_max_connections_per_peer = 1000; ///< from one client address (0: no limit); more: 429
   std::size_t max_body_bytes = 64 * 1024;
   int max_json_depth = 32;
   int callback_ack_timeout_ms = 10000; ///< Twilio waits 15 s; answer 503 well before that

@@ -1,16 +1,9 @@
 #include "http/event_server.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <malloc.h>
 #include <pthread.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,11 +15,22 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <ostream>
+#include <streambuf>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include <Poco/Exception.h>
+#include <Poco/MemoryStream.h>
+#include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/PollSet.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/StreamSocketImpl.h>
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
@@ -40,56 +44,46 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 using time_point = clock_type::time_point;
+using Poco::Net::PollSet;
+using Poco::Net::StreamSocket;
 
-// epoll data of the two descriptors that are not connections.
-constexpr std::uint64_t listen_key = 0;
-constexpr std::uint64_t wake_key = 1;
-// How often a loop looks for connections past their deadline.
+// How often a loop looks for connections past their deadline (PollSet's wait is bounded by it).
 constexpr auto sweep_every = std::chrono::milliseconds(200);
 // A connection closing while the client may still send reads this much at most, this long.
 constexpr std::size_t drain_bytes = 1 << 20;
 constexpr auto drain_time = std::chrono::milliseconds(2000);
-// Unparsed input kept (at least; a whole request of the largest size allowed always fits):
-// beyond it the loop parses before reading on, and stops reading a connection whose request is
-// being answered (pipelined requests) until the answer is out.
-constexpr std::size_t max_buffered = 256 * 1024;
-// Connections taken per wake-up of the listening socket, so that one loop cannot starve.
+// Reads per readiness event: the poll is level-triggered, so what is left is read next round,
+// after the other connections had their turn.
+constexpr int reads_per_event = 4;
+// Connections taken per readiness of the listening socket, so that accepting cannot starve.
 constexpr int accepts_per_wake = 64;
-
-std::string errno_text(int e) {
-  return std::strerror(e);
+// A connection freed this much memory or more since the last trim: give it back to the system.
+constexpr std::size_t trim_after_bytes = 1 << 20;
+// Buffers a connection keeps between requests; a larger one is released.
+constexpr std::size_t kept_buffer_bytes = 16 * 1024;
+// The paths a connection beyond the limits may still ask for (load balancers' health checks).
+bool health_path(std::string_view path) {
+  return path == "/livez" || path == "/readyz" || path == "/metrics";
 }
 
-std::string peer_text(const sockaddr_storage& a) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  unsigned port = 0;
-  if (a.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
-    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    port = ntohs(in->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
-  }
-  if (a.ss_family == AF_INET6) {
-    const auto* in = reinterpret_cast<const sockaddr_in6*>(&a);
-    ::inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof host);
-    port = ntohs(in->sin6_port);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
-  }
-  return "?";
-}
-
-// An answer on its way back to the loop that owns the connection, or more of a streamed one.
+// An answer on its way back to the loop that owns the connection, more of a streamed one, or a
+// new connection for the loop to take.
 struct completion {
   enum class kind : std::uint8_t {
     answer,      // the request's answer (`response`)
     stream_data, // text written to the answer's stream
     stream_end,  // the stream's producer ended it
+    adopt,       // a connection accepted by the first loop, to be served by this one
   };
   std::uint64_t conn = 0;
   std::uint64_t seq = 0;
   http_response response;
   kind what = kind::answer;
   std::string text;
+  // kind::adopt
+  StreamSocket socket;
+  std::string peer_host;
+  int limit = 0; // 0: within the limits; else the status a connection beyond them answers
 
   static completion answer(std::uint64_t conn, std::uint64_t seq, http_response r) {
     completion c;
@@ -102,19 +96,25 @@ struct completion {
 
 // Where handler threads and async handlers leave answers for a loop. Shared with every
 // responder, so that an answer arriving after the loop stopped is dropped, not written to
-// freed memory.
+// freed memory. A posted item wakes the loop through one end of a socket pair that sits in the
+// loop's PollSet beside its connections.
 class mailbox {
 public:
-  mailbox() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-  }
-  ~mailbox() {
-    if (fd_ >= 0)
-      ::close(fd_);
+  mailbox() {
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+      return;
+    rx_ = StreamSocket(new Poco::Net::StreamSocketImpl(fds[0]));
+    tx_ = StreamSocket(new Poco::Net::StreamSocketImpl(fds[1]));
+    rx_.setBlocking(false);
+    tx_.setBlocking(false);
+    ok_ = true;
   }
   mailbox(const mailbox&) = delete;
   mailbox& operator=(const mailbox&) = delete;
 
-  int fd() const { return fd_; }
+  bool ok() const { return ok_; }
+  const StreamSocket& wake_socket() const { return rx_; }
 
   void post(completion c) {
     bool wake;
@@ -125,14 +125,28 @@ public:
       wake = items_.empty();
       items_.push_back(std::move(c));
     }
-    // Only the first answer since the loop last emptied the box wakes it: the loop takes all.
+    // Only the first item since the loop last emptied the box wakes it: the loop takes all.
     if (wake)
       notify();
   }
 
   void notify() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(fd_, &one, sizeof one);
+    const char one = 1;
+    try {
+      tx_.sendBytes(&one, 1, MSG_NOSIGNAL);
+    } catch (const Poco::Exception&) {
+      // The pair's buffer is full: the loop has wake-ups enough to read.
+    }
+  }
+
+  // Reads the wake-up bytes (the loop, when its socket is readable).
+  void clear_wakeups() {
+    char buf[256];
+    try {
+      while (rx_.receiveBytes(buf, sizeof buf) > 0)
+        continue;
+    } catch (const Poco::Exception&) {
+    }
   }
 
   void take(std::vector<completion>& out) {
@@ -140,14 +154,19 @@ public:
     out.swap(items_);
   }
 
-  void close() {
+  // Refuses items from now on; returns what was waiting (connections to close).
+  std::vector<completion> close() {
     std::lock_guard<std::mutex> guard{mtx_};
     closed_ = true;
-    items_.clear();
+    std::vector<completion> left;
+    left.swap(items_);
+    return left;
   }
 
 private:
-  int fd_;
+  StreamSocket rx_;
+  StreamSocket tx_;
+  bool ok_ = false;
   std::mutex mtx_;
   std::vector<completion> items_;
   bool closed_ = false;
@@ -226,29 +245,38 @@ http_response run_blocking(const route_handler& handler, const request_context& 
 }
 
 enum class phase {
-  idle,     // between requests (keep-alive)
-  head,     // a request's head is arriving
-  body,     // its body is arriving
+  idle,      // between requests (keep-alive)
+  head,      // a request's head is arriving
+  body,      // its body is arriving
   busy,      // a handler is working on it
   streaming, // its answer is a stream (Server-Sent Events); written until either side ends it
   draining,  // the answer is out (or going); reading what the client still sends, then close
 };
 
 struct connection {
-  int fd = -1;
+  StreamSocket socket;
   std::uint64_t id = 0;
-  std::string peer;
+  std::string peer;      // address:port, for logs
+  std::string peer_host; // address, for the per-client limit
+  int limit = 0;         // beyond a limit: the status its one request gets (503 or 429)
   phase state = phase::idle;
   time_point deadline;
+  int mode = 0; // the PollSet interest registered now
 
+  // Input read but not parsed yet. Usually empty: a request that arrives whole is parsed from
+  // the loop's read buffer where it landed; only a partial one (or pipelined requests waiting
+  // for an answer) is kept here.
   std::string in;
-  std::size_t in_pos = 0; // parsed up to here
-  bool read_paused = false;
+  std::size_t in_pos = 0;
+  head_scanner scanner;
+  bool scanner_fresh = true; // no byte of this head scanned yet
   bool peer_closed = false;
+  std::size_t accounted = 0; // bytes of in + body counted in loop_shared::buffered
 
   std::string out;
   std::size_t out_pos = 0;
   bool close_after_write = false;
+  time_point write_deadline = time_point::max(); // unsent output must move on by then
 
   // The request being read or answered.
   std::uint64_t seq = 0;
@@ -270,6 +298,9 @@ struct connection {
 
   std::shared_ptr<response_stream> stream; // while streaming
   time_point next_heartbeat;
+
+  std::size_t unsent() const { return out.size() - out_pos; }
+  std::size_t buffered() const { return in.size() - in_pos; }
 };
 
 // Where an attached response_stream writes: the mailbox of the loop that owns its connection.
@@ -300,44 +331,81 @@ private:
   std::uint64_t seq_;
 };
 
+// An output stream that appends to a std::string (a connection's unsent output), for
+// Poco::Net::HTTPResponse::write.
+class append_buf final : public std::streambuf {
+public:
+  void target(std::string* s) { s_ = s; }
+
+protected:
+  int_type overflow(int_type ch) override {
+    if (ch != traits_type::eof())
+      s_->push_back(static_cast<char>(ch));
+    return ch;
+  }
+  std::streamsize xsputn(const char* p, std::streamsize n) override {
+    s_->append(p, static_cast<std::size_t>(n));
+    return n;
+  }
+
+private:
+  std::string* s_ = nullptr;
+};
+
+// A header name or value that would break the head (CR, LF, other controls but tab).
+bool unsafe_field(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    const auto u = static_cast<unsigned char>(ch);
+    return (u < 0x20 && u != '\t') || u == 0x7f;
+  });
+}
+
+// How many Host fields a head has.
+std::size_t host_fields(const header_fields& headers) {
+  return static_cast<std::size_t>(std::count_if(
+    headers.fields().begin(), headers.fields().end(),
+    [](const auto& f) { return iequals(f.first, "Host"); }));
+}
+
+class event_loop;
+
 } // namespace
 
 struct loop_shared {
   std::shared_ptr<const router> routes;
   event_server_options opts;
   handler_pool pool;
-  std::atomic<int> open{0};
-  int listen_fd = -1;
+  std::atomic<int> open{0};         // connections within the limits
+  std::atomic<int> reserve_open{0}; // connections beyond them (one answer, then closed)
+  std::atomic<std::int64_t> buffered{0}; // input held by every connection, bytes
+  Poco::Net::ServerSocket listener;
+  std::vector<event_loop*> loops;
+  std::size_t next_loop = 0; // the first loop's only
+  std::mutex peers_mtx;
+  std::unordered_map<std::string, int> per_peer; // connections within the limits, by address
 };
 
 namespace {
 
 class event_loop {
 public:
-  explicit event_loop(loop_shared& shared)
-    : shared_(shared), box_(std::make_shared<mailbox>()),
-      // A whole request of the largest size allowed always fits.
-      buffer_cap_(std::max(max_buffered, shared.opts.max_body_bytes + shared.opts.limits.max_head
-                                           + 4096)) {
+  event_loop(loop_shared& shared, bool accepts)
+    : shared_(shared), box_(std::make_shared<mailbox>()), accepts_(accepts), out_(&out_buf_) {
   }
 
-  ~event_loop() {
-    if (epfd_ >= 0)
-      ::close(epfd_);
-  }
-
-  caf::error init(bool exclusive_accept) {
-    epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epfd_ < 0 || box_->fd() < 0)
-      return make_error(errc::internal, "epoll: " + errno_text(errno));
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = wake_key;
-    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, box_->fd(), &ev) != 0)
-      return make_error(errc::internal, "epoll: " + errno_text(errno));
-    exclusive_ = exclusive_accept;
-    if (!watch_listen())
-      return make_error(errc::internal, "epoll: " + errno_text(errno));
+  caf::error init() {
+    if (!box_->ok())
+      return make_error(errc::internal, std::string{"socketpair: "} + std::strerror(errno));
+    try {
+      poll_.add(box_->wake_socket(), PollSet::POLL_READ);
+      wake_impl_ = box_->wake_socket().impl();
+      if (accepts_) {
+        poll_.add(shared_.listener, PollSet::POLL_READ);
+        listen_impl_ = shared_.listener.impl();
+      }
+    } catch (const Poco::Exception& e) {
+      return make_error(errc::internal, "http: cannot poll: " + e.displayText());
+    }
     return caf::none;
   }
 
@@ -358,37 +426,31 @@ public:
       thread_.join();
   }
 
-private:
-  bool watch_listen() {
-    epoll_event ev{};
-    ev.events = EPOLLIN | (exclusive_ ? EPOLLEXCLUSIVE : 0u);
-    ev.data.u64 = listen_key;
-    return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, shared_.listen_fd, &ev) == 0;
-  }
+  // A connection the first loop accepted, for this loop to serve (any thread).
+  void post(completion c) { box_->post(std::move(c)); }
 
+private:
   void run() {
-    std::vector<epoll_event> events(256);
     std::vector<completion> answers;
     auto next_sweep = clock_type::now() + sweep_every;
+    const Poco::Timespan wait(0, static_cast<long>(sweep_every.count()) * 1000);
     while (!stop_.load()) {
-      const int n = ::epoll_wait(epfd_, events.data(), static_cast<int>(events.size()),
-                                 static_cast<int>(sweep_every.count()));
-      if (n < 0 && errno != EINTR) {
-        spdlog::error("http: epoll_wait: {}", errno_text(errno));
-        break;
+      PollSet::SocketModeMap ready;
+      try {
+        ready = poll_.poll(wait);
+      } catch (const Poco::Exception& e) {
+        spdlog::error("http: poll: {}", e.displayText());
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       now_ = clock_type::now();
-      for (int i = 0; i < n; ++i) {
-        const auto key = events[static_cast<std::size_t>(i)].data.u64;
-        const auto what = events[static_cast<std::size_t>(i)].events;
-        if (key == listen_key) {
+      for (const auto& [socket, mode] : ready) {
+        auto* impl = socket.impl();
+        if (impl == wake_impl_)
+          box_->clear_wakeups();
+        else if (impl == listen_impl_)
           accept_some();
-        } else if (key == wake_key) {
-          std::uint64_t count;
-          [[maybe_unused]] auto r = ::read(box_->fd(), &count, sizeof count);
-        } else {
-          on_event(key, what);
-        }
+        else
+          on_event(impl, mode);
       }
       box_->take(answers);
       for (auto& a : answers)
@@ -399,203 +461,446 @@ private:
         next_sweep = now_ + sweep_every;
       }
     }
-    box_->close();
-    for (auto& [id, c] : conns_) {
-      ::close(c->fd);
-      release_stream(*c);
-    }
-    shared_.open.fetch_sub(static_cast<int>(conns_.size()));
-    conns_.clear();
+    // Connections handed over but not taken yet close with the rest.
+    for (auto& left : box_->close())
+      if (left.what == completion::kind::adopt)
+        release_slot(left.limit, left.peer_host), left.socket.close();
+    std::vector<std::uint64_t> ids;
+    for (auto& [id, c] : conns_)
+      ids.push_back(id);
+    for (auto id : ids)
+      close_connection(*conns_.at(id));
+    ::malloc_trim(0);
   }
 
-  // ---- accepting
+  // ---- accepting (the first loop only)
 
   void accept_some() {
     if (accept_paused_)
       return;
     for (int i = 0; i < accepts_per_wake; ++i) {
-      sockaddr_storage addr{};
-      socklen_t len = sizeof addr;
-      const int fd = ::accept4(shared_.listen_fd, reinterpret_cast<sockaddr*>(&addr), &len,
-                               SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED)
+      Poco::Net::SocketAddress addr;
+      StreamSocket s;
+      try {
+        s = shared_.listener.acceptConnection(addr);
+      } catch (const Poco::Exception& e) {
+        const int code = e.code();
+        if (code == EINTR || code == ECONNABORTED)
           continue;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        if (code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM) {
           // Out of descriptors: stop watching the socket for a while instead of spinning.
           spdlog::warn("http: cannot accept a connection: {}; pausing accepts for 1 s",
-                       errno_text(errno));
-          ::epoll_ctl(epfd_, EPOLL_CTL_DEL, shared_.listen_fd, nullptr);
+                       e.displayText());
+          try {
+            poll_.remove(shared_.listener);
+          } catch (const Poco::Exception&) {
+          }
           accept_paused_ = true;
           accept_resume_ = now_ + std::chrono::seconds(1);
         }
+        return; // EAGAIN: nothing more waiting
+      }
+      admit(std::move(s), addr);
+    }
+  }
+
+  // Decides whether a new connection is within the limits, and hands it to a loop.
+  void admit(StreamSocket s, const Poco::Net::SocketAddress& addr) {
+    const auto& opts = shared_.opts;
+    std::string host = addr.host().toString();
+    int limit = 0;
+    if (shared_.open.load() >= opts.max_connections) {
+      limit = 503;
+    } else if (opts.max_connections_per_peer > 0) {
+      std::lock_guard<std::mutex> guard{shared_.peers_mtx};
+      auto& n = shared_.per_peer[host];
+      if (n >= opts.max_connections_per_peer)
+        limit = 429;
+      else
+        ++n;
+    }
+    if (limit != 0) {
+      // Beyond a limit: a few connections in reserve still get one answer (a health check's,
+      // or a 503/429 that says why), the rest are closed at once.
+      if (shared_.reserve_open.fetch_add(1) >= opts.reserve_connections) {
+        shared_.reserve_open.fetch_sub(1);
+        count(counters().http_connections_refused[limit == 503 ? 0 : 1]);
+        if (now_ >= next_refusal_log_) {
+          spdlog::warn("http: {} connections open (SMSD_HTTP_MAX_CONNECTIONS {}, per client {}); "
+                       "closing new ones from {}",
+                       shared_.open.load(), opts.max_connections, opts.max_connections_per_peer,
+                       host);
+          next_refusal_log_ = now_ + std::chrono::seconds(10);
+        }
+        s.close();
         return;
       }
-      if (shared_.open.load() >= shared_.opts.max_connections) {
-        spdlog::warn("http: {} connections open (SMSD_HTTP_MAX_CONNECTIONS); closing a new one",
-                     shared_.open.load());
-        ::close(fd);
-        continue;
-      }
-      const int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      auto c = std::make_unique<connection>();
-      c->fd = fd;
-      c->id = next_id_++;
-      c->peer = peer_text(addr);
-      c->deadline = now_ + shared_.opts.idle_timeout;
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-      ev.data.u64 = c->id;
-      if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        ::close(fd);
-        continue;
-      }
-      shared_.open.fetch_add(1);
-      conns_.emplace(c->id, std::move(c));
     }
+    shared_.open.fetch_add(limit == 0 ? 1 : 0);
+    try {
+      s.setBlocking(false);
+      s.setNoDelay(true);
+    } catch (const Poco::Exception&) {
+      release_slot(limit, host);
+      return;
+    }
+    completion c;
+    c.what = completion::kind::adopt;
+    c.socket = std::move(s);
+    c.peer_host = std::move(host);
+    c.text = addr.toString();
+    c.limit = limit;
+    auto* target = shared_.loops[shared_.next_loop++ % shared_.loops.size()];
+    if (target == this)
+      adopt(c);
+    else
+      target->post(std::move(c));
+  }
+
+  // Gives back the slot a connection held (its limits' accounting).
+  void release_slot(int limit, const std::string& host) {
+    if (limit != 0) {
+      shared_.reserve_open.fetch_sub(1);
+      return;
+    }
+    shared_.open.fetch_sub(1);
+    if (shared_.opts.max_connections_per_peer > 0) {
+      std::lock_guard<std::mutex> guard{shared_.peers_mtx};
+      auto it = shared_.per_peer.find(host);
+      if (it != shared_.per_peer.end() && --it->second <= 0)
+        shared_.per_peer.erase(it);
+    }
+  }
+
+  void adopt(completion& a) {
+    auto c = std::make_unique<connection>();
+    c->socket = std::move(a.socket);
+    c->id = next_id_++;
+    c->peer = std::move(a.text);
+    c->peer_host = std::move(a.peer_host);
+    c->limit = a.limit;
+    c->deadline = now_ + shared_.opts.idle_timeout;
+    try {
+      poll_.add(c->socket, PollSet::POLL_READ);
+    } catch (const Poco::Exception& e) {
+      spdlog::warn("http: cannot poll a connection from {}: {}", c->peer, e.displayText());
+      release_slot(c->limit, c->peer_host);
+      c->socket.close();
+      return;
+    }
+    c->mode = PollSet::POLL_READ;
+    by_impl_.emplace(c->socket.impl(), c->id);
+    conns_.emplace(c->id, std::move(c));
   }
 
   // ---- events
 
-  void on_event(std::uint64_t id, std::uint32_t what) {
-    auto it = conns_.find(id);
-    if (it == conns_.end())
+  void on_event(Poco::Net::SocketImpl* impl, int mode) {
+    auto it = by_impl_.find(impl);
+    if (it == by_impl_.end())
       return;
-    connection& c = *it->second;
-    if (what & EPOLLERR) {
-      close_connection(c);
+    const std::uint64_t id = it->second;
+    connection* c = find(id);
+    if (!c)
+      return;
+    if (mode & PollSet::POLL_ERROR) {
+      close_connection(*c);
       return;
     }
-    if (what & EPOLLOUT) {
-      if (!flush(c))
-        return;
+    if (mode & PollSet::POLL_WRITE) {
+      flush(*c);
+      // Requests that waited for the output to drain below the cap go on.
+      if ((c = find(id)) && c->state == phase::idle && c->buffered() > 0
+          && c->unsent() <= shared_.opts.max_unsent_bytes)
+        advance(*c, {});
     }
-    if (what & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
-      on_readable(c);
+    if ((mode & PollSet::POLL_READ) && (c = find(id)))
+      on_readable(*c);
+    if ((c = find(id)))
+      settle(*c);
   }
 
-  // Reads what has arrived (edge-triggered: until EAGAIN, or until max_buffered is waiting to
-  // be parsed), then moves the connection on. Returns false if the connection was closed.
+  connection* find(std::uint64_t id) {
+    auto it = conns_.find(id);
+    return it == conns_.end() ? nullptr : it->second.get();
+  }
+
+  // Registers the interest the connection's state calls for: reading while it may take input
+  // (not while its unsent output is over the cap, nor past a full buffer while it is being
+  // answered), writing only while output waits (the poll is level-triggered).
+  void settle(connection& c) {
+    int want = 0;
+    if (!c.peer_closed) {
+      switch (c.state) {
+        case phase::idle:
+        case phase::head:
+        case phase::body:
+          if (c.unsent() <= shared_.opts.max_unsent_bytes)
+            want |= PollSet::POLL_READ;
+          break;
+        case phase::busy:
+          if (c.buffered() < input_cap() && c.unsent() <= shared_.opts.max_unsent_bytes)
+            want |= PollSet::POLL_READ;
+          break;
+        case phase::streaming:
+          want |= PollSet::POLL_READ; // to see the client leave
+          break;
+        case phase::draining:
+          if (c.shut_down)
+            want |= PollSet::POLL_READ;
+          break;
+      }
+    }
+    if (c.unsent() > 0)
+      want |= PollSet::POLL_WRITE;
+    if (want == c.mode)
+      return;
+    try {
+      poll_.update(c.socket, want);
+      c.mode = want;
+    } catch (const Poco::Exception&) {
+      close_connection(c);
+    }
+  }
+
+  // Input a connection may hold unparsed: one head, and a chunk's size line.
+  std::size_t input_cap() const { return shared_.opts.limits.max_head + 4096; }
+
+  // Reads what has arrived and moves the connection on. Returns false if it was closed.
   bool on_readable(connection& c) {
-    while (true) {
+    for (int i = 0; i < reads_per_event; ++i) {
       if (c.state == phase::draining)
         return drain(c);
       if (c.state == phase::streaming)
         return discard_input(c);
-      bool full = false;
-      while (true) {
-        if (c.in.size() - c.in_pos >= buffer_cap_) {
-          full = true;
-          break;
-        }
-        const ssize_t n = ::recv(c.fd, buffer_, sizeof buffer_, 0);
-        if (n > 0) {
-          c.in.append(buffer_, static_cast<std::size_t>(n));
-          continue;
-        }
-        if (n == 0) {
-          c.peer_closed = true;
-          break;
-        }
-        if (errno == EINTR)
-          continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-          break;
-        close_connection(c);
+      if (c.state == phase::busy && c.buffered() >= input_cap())
+        return true; // pipelined requests wait for the answer in progress (settle stops reading)
+      if (c.unsent() > shared_.opts.max_unsent_bytes)
+        return true; // the client does not read its answers: read no more requests
+      int n;
+      try {
+        n = c.socket.receiveBytes(buffer_, sizeof buffer_);
+      } catch (const Poco::Exception&) {
+        close_connection(c); // reset by the peer, or another error
         return false;
       }
-      if (!advance(c))
-        return false;
-      if (!full)
-        return true;
-      if (c.state == phase::busy) {
-        c.read_paused = true; // read again once the answer is out (resume)
-        return true;
+      if (n < 0)
+        return true; // nothing more now
+      if (n == 0) {
+        c.peer_closed = true;
+        return advance(c, {});
       }
-      // advance() consumed some of a full buffer: read on.
+      if (!advance(c, std::string_view(buffer_, static_cast<std::size_t>(n))))
+        return false;
+      if (static_cast<std::size_t>(n) < sizeof buffer_)
+        return true;
     }
+    return true;
   }
 
-  // Parses and dispatches what the buffer holds, one request at a time.
-  bool advance(connection& c) {
-    const auto& opts = shared_.opts;
-    while (c.state == phase::idle || c.state == phase::head || c.state == phase::body) {
-      std::string_view pending(c.in.data() + c.in_pos, c.in.size() - c.in_pos);
-      if (c.state == phase::idle) {
-        if (pending.empty())
-          break;
-        c.state = phase::head;
-        c.started = now_;
-        c.deadline = now_ + opts.io_timeout;
-      }
-      if (c.state == phase::head) {
-        const head_parse r = parse_head(pending, opts.limits, c.head);
-        if (r.result == head_parse::state::incomplete)
-          break;
-        if (r.result == head_parse::state::invalid) {
-          c.minor_version = 1;
-          c.head_method = false;
-          return refuse(c, r.status, r.error);
-        }
-        c.in_pos += r.consumed;
-        if (!begin_body(c))
-          return false;
-        continue;
-      }
-      if (c.state == phase::body) {
-        if (c.framing.type == body_framing::kind::length) {
-          if (pending.size() >= c.framing.length) {
-            const auto len = static_cast<std::size_t>(c.framing.length);
-            c.body.assign(pending.data(), len);
-            c.in_pos += len;
-            if (!dispatch(c))
-              return false;
-          } else {
-            send_continue(c);
-            break;
-          }
-        } else { // chunked
-          std::size_t used = 0;
-          const auto s = c.chunks.feed(pending, used, c.body, opts.max_body_bytes);
-          c.in_pos += used;
-          if (s == chunked_decoder::state::done) {
-            if (!dispatch(c))
-              return false;
-          } else if (s == chunked_decoder::state::more) {
-            send_continue(c);
-            break;
-          } else if (s == chunked_decoder::state::too_large) {
-            c.too_large = true;
-            c.body.clear();
-            if (!dispatch(c))
-              return false;
-          } else {
-            return refuse(c, 400, "could not read the request body");
-          }
-        }
-      }
+  // Takes `fresh` input (or none, to go on with what is kept) and parses and dispatches what it
+  // can, one request at a time. A request that arrives whole is parsed where it lies; what is
+  // left over is kept in c.in, within input_cap and the server's budget. Returns false if the
+  // connection was closed.
+  bool advance(connection& c, std::string_view fresh) {
+    const std::uint64_t id = c.id;
+    std::string_view data;
+    bool kept = c.buffered() > 0;
+    if (kept && !fresh.empty()) {
+      if (!keep(c, fresh))
+        return find(id) != nullptr;
+      fresh = {};
     }
-    compact(c);
+    data = kept ? std::string_view(c.in).substr(c.in_pos) : fresh;
+    const std::size_t before = data.size();
+    if (!parse(c, data))
+      return false;
+    if (c.state == phase::draining || c.state == phase::streaming) {
+      // Refused, or answered for the last time: nothing more is parsed, what came is dropped.
+      c.in.clear();
+      c.in_pos = 0;
+      account(c);
+      return true;
+    }
+    const std::size_t used = before - data.size();
+    if (kept) {
+      c.in_pos += used;
+      compact(c);
+    } else if (!data.empty()) {
+      if (!keep(c, data))
+        return find(id) != nullptr;
+    }
+    account(c);
     if (c.peer_closed && (c.state == phase::idle || c.state == phase::head
                           || c.state == phase::body)) {
       // The client sent all it will; a request cut short gets no answer.
-      if (c.out_pos >= c.out.size()) {
+      if (c.unsent() == 0) {
         close_connection(c);
         return false;
       }
       c.close_after_write = true;
       c.state = phase::draining;
+      c.deadline = now_ + shared_.opts.io_timeout;
     }
     return true;
   }
 
-  // After a complete head: decides how the body is framed, and dispatches a request without
-  // one. Returns false if the connection was closed.
+  // Appends unparsed input to c.in, unless that would pass the connection's cap (then the
+  // request is refused: it cannot be a request we take) or the server's budget for all
+  // connections (503: the client may come back). Returns false if it was refused (and maybe
+  // closed).
+  bool keep(connection& c, std::string_view data) {
+    if (c.buffered() + data.size() > input_cap() && c.state != phase::busy) {
+      refuse(c, 431, "request header fields too large");
+      return false;
+    }
+    const auto budget = static_cast<std::int64_t>(shared_.opts.max_buffered_bytes);
+    if (shared_.buffered.load(std::memory_order_relaxed) + static_cast<std::int64_t>(data.size())
+          > budget
+        && c.state != phase::busy) {
+      count(counters().http_requests_shed);
+      refuse(c, 503, "server busy: too much input waiting, try again");
+      return false;
+    }
+    c.in.append(data);
+    return true;
+  }
+
+  // Counts what the connection's buffers hold in the server's total.
+  void account(connection& c) {
+    const std::size_t now = c.in.capacity() + c.body.capacity();
+    if (now == c.accounted)
+      return;
+    shared_.buffered.fetch_add(static_cast<std::int64_t>(now) - static_cast<std::int64_t>(c.accounted),
+                               std::memory_order_relaxed);
+    c.accounted = now;
+  }
+
+  // Parses requests from the front of `data`, consuming what it uses. Returns false if the
+  // connection was closed.
+  bool parse(connection& c, std::string_view& data) {
+    const auto& opts = shared_.opts;
+    const std::uint64_t id = c.id;
+    while (c.state == phase::idle || c.state == phase::head || c.state == phase::body) {
+      if (c.unsent() > opts.max_unsent_bytes)
+        break; // the client does not read its answers: take no more requests from it
+      if (c.state == phase::idle || (c.state == phase::head && c.scanner_fresh)) {
+        // Empty lines before a request line are ignored (RFC 9112 §2.2).
+        while (!data.empty() && (data.front() == '\n'
+                                 || (data.front() == '\r' && data.size() > 1 && data[1] == '\n')))
+          data.remove_prefix(data.front() == '\n' ? 1 : 2);
+      }
+      if (c.state == phase::idle) {
+        if (data.empty())
+          break;
+        c.state = phase::head;
+        c.started = now_;
+        c.deadline = now_ + opts.io_timeout;
+        c.scanner.reset();
+        c.scanner_fresh = true;
+      }
+      if (c.state == phase::head) {
+        const std::size_t end = c.scanner.scan(data);
+        c.scanner_fresh = false;
+        if (end == 0) {
+          if (c.scanner.over_limits(data, opts.limits)) {
+            const head_parse r = check_head(data, opts.limits);
+            c.minor_version = 1;
+            c.head_method = false;
+            if (r.result == head_parse::state::invalid)
+              return refuse(c, r.status, r.error);
+            return refuse(c, 431, "request header fields too large");
+          }
+          break;
+        }
+        if (!read_head(c, data.substr(0, end)))
+          return find(id) != nullptr; // refused
+        data.remove_prefix(end);
+        if (!begin_body(c))
+          return false;
+        continue;
+      }
+      // phase::body
+      if (c.framing.type == body_framing::kind::length) {
+        const std::size_t missing = static_cast<std::size_t>(c.framing.length) - c.body.size();
+        const std::size_t take = std::min(missing, data.size());
+        c.body.append(data.data(), take);
+        data.remove_prefix(take);
+        if (take == missing) {
+          if (!dispatch(c))
+            return false;
+        } else {
+          send_continue(c);
+          break;
+        }
+      } else { // chunked
+        std::size_t used = 0;
+        const auto s = c.chunks.feed(data, used, c.body, opts.max_body_bytes);
+        data.remove_prefix(used);
+        if (s == chunked_decoder::state::done) {
+          if (!dispatch(c))
+            return false;
+        } else if (s == chunked_decoder::state::more) {
+          send_continue(c);
+          break;
+        } else if (s == chunked_decoder::state::too_large) {
+          c.too_large = true;
+          std::string().swap(c.body);
+          if (!dispatch(c))
+            return false;
+        } else {
+          return refuse(c, 400, "could not read the request body");
+        }
+      }
+    }
+    return true;
+  }
+
+  // A head that ended: the strict checks on its bytes first, then Poco's HTTPRequest reads it.
+  // Returns false if the request was refused (the connection may be closed).
+  bool read_head(connection& c, std::string_view bytes) {
+    const auto& opts = shared_.opts;
+    c.minor_version = 1;
+    c.head_method = false;
+    const head_parse r = check_head(bytes, opts.limits);
+    if (r.result == head_parse::state::invalid) {
+      refuse(c, r.status, r.error);
+      return false;
+    }
+    if (r.result != head_parse::state::complete || r.consumed != bytes.size()) {
+      refuse(c, 400, "malformed request head");
+      return false;
+    }
+    Poco::Net::HTTPRequest req;
+    req.setFieldLimit(static_cast<int>(opts.limits.max_fields));
+    try {
+      Poco::MemoryInputStream in(bytes.data(), bytes.size());
+      req.read(in);
+    } catch (const Poco::Exception& e) {
+      refuse(c, 431, "request header fields too large: " + e.message());
+      return false;
+    }
+    request_head head;
+    head.method = req.getMethod();
+    head.target = req.getURI();
+    head.minor_version = req.getVersion() == Poco::Net::HTTPMessage::HTTP_1_0 ? 0 : 1;
+    for (const auto& [name, value] : req)
+      head.headers.add(name, value);
+    c.head = std::move(head);
+    return true;
+  }
+
+  // After a complete head: checks what RFC 9112 asks of it, decides how the body is framed,
+  // and dispatches a request without one. Returns false if the connection was closed.
   bool begin_body(connection& c) {
     const auto& opts = shared_.opts;
     c.minor_version = c.head.minor_version;
     c.head_method = c.head.method == "HEAD";
+    const std::size_t hosts = host_fields(c.head.headers);
+    if (hosts > 1)
+      return refuse(c, 400, "more than one Host header field");
+    if (hosts == 0 && c.minor_version >= 1)
+      return refuse(c, 400, "an HTTP/1.1 request needs a Host header field");
     const std::string* conn_header = c.head.headers.find("Connection");
     auto has_token = [&](std::string_view token) {
       if (!conn_header)
@@ -617,6 +922,9 @@ private:
       return false;
     };
     c.keep_alive = c.minor_version >= 1 ? !has_token("close") : has_token("keep-alive");
+    if (c.minor_version == 0 && c.head.headers.has("Transfer-Encoding"))
+      // RFC 9112 §6.1: a 1.0 message with Transfer-Encoding has faulty framing.
+      return refuse(c, 400, "Transfer-Encoding in an HTTP/1.0 request");
     c.framing = framing_of(c.head.headers);
     if (c.framing.type == body_framing::kind::invalid)
       return refuse(c, c.framing.status, c.framing.error);
@@ -635,6 +943,17 @@ private:
       c.too_large = true;
       return dispatch(c);
     }
+    if (c.framing.type == body_framing::kind::length) {
+      const auto len = static_cast<std::size_t>(c.framing.length);
+      const auto budget = static_cast<std::int64_t>(opts.max_buffered_bytes);
+      if (shared_.buffered.load(std::memory_order_relaxed) + static_cast<std::int64_t>(len)
+          > budget) {
+        count(counters().http_requests_shed);
+        return refuse(c, 503, "server busy: too much input waiting, try again");
+      }
+      c.body.reserve(len);
+      account(c);
+    }
     c.state = phase::body;
     return true;
   }
@@ -643,7 +962,9 @@ private:
     if (!c.expect_continue || c.continue_sent)
       return;
     c.continue_sent = true;
-    c.out.append("HTTP/1.1 100 Continue\r\n\r\n");
+    Poco::Net::HTTPResponse r(Poco::Net::HTTPResponse::HTTP_CONTINUE);
+    r.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+    write_head(c, r);
     flush(c);
   }
 
@@ -672,7 +993,20 @@ private:
     ctx.peer = c.peer;
     ctx.body = std::move(c.body);
     ctx.body_too_large = c.too_large;
-    c.body.clear();
+    c.body = std::string();
+    account(c);
+    if (c.limit != 0) {
+      // A connection beyond the limits gets one answer: a health check's, or why not.
+      c.keep_alive = false;
+      if (!health_path(ctx.path)) {
+        auto r = error_response(c.limit, c.limit == 429
+                                           ? "too many connections from this client"
+                                           : "server busy: too many connections, try again");
+        r.headers.emplace_back("Retry-After", "1");
+        r.close = true;
+        return finish(c, std::move(r));
+      }
+    }
     auto m = shared_.routes->find(ctx.method, ctx.path);
     if (m.async_handler) {
       ctx.params = std::move(m.params);
@@ -702,8 +1036,11 @@ private:
   }
 
   void deliver(completion& a) {
-    auto it = conns_.find(a.conn);
-    connection* c = it == conns_.end() ? nullptr : it->second.get();
+    if (a.what == completion::kind::adopt) {
+      adopt(a);
+      return;
+    }
+    connection* c = find(a.conn);
     if (c && c->seq != a.seq)
       c = nullptr; // an answer to an earlier request (answered already: a timeout)
     switch (a.what) {
@@ -715,24 +1052,28 @@ private:
         }
         if (finish(*c, std::move(a.response)))
           resume(*c);
-        return;
+        break;
       case completion::kind::stream_data:
         if (c && c->state == phase::streaming)
           stream_out(*c, a.text);
-        return;
+        break;
       case completion::kind::stream_end:
         if (c && c->state == phase::streaming)
           end_stream(*c);
-        return;
+        break;
+      case completion::kind::adopt:
+        break;
     }
+    if (connection* again = find(a.conn))
+      settle(*again);
   }
 
   // Queues streamed text, or drops a client that does not read it: more than stream_backlog
   // bytes unsent closes the connection. Returns false if the connection was closed.
   bool stream_out(connection& c, std::string_view text) {
-    if (c.out.size() - c.out_pos + text.size() > shared_.opts.stream_backlog) {
+    if (c.unsent() + text.size() > shared_.opts.stream_backlog) {
       spdlog::warn("http: {} reads its event stream too slowly ({} bytes unsent); closing it",
-                   c.peer, c.out.size() - c.out_pos);
+                   c.peer, c.unsent());
       count(counters().streams_dropped);
       close_connection(c);
       return false;
@@ -753,29 +1094,29 @@ private:
 
   // A streaming connection reads only to notice the client leaving; what it sends is dropped.
   bool discard_input(connection& c) {
-    while (true) {
-      const ssize_t n = ::recv(c.fd, buffer_, sizeof buffer_, 0);
-      if (n > 0)
-        continue;
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    for (int i = 0; i < reads_per_event; ++i) {
+      int n;
+      try {
+        n = c.socket.receiveBytes(buffer_, sizeof buffer_);
+      } catch (const Poco::Exception&) {
+        n = 0;
+      }
+      if (n < 0)
         return true;
-      close_connection(c); // the client closed, or an error
-      return false;
+      if (n == 0) {
+        close_connection(c); // the client closed, or an error
+        return false;
+      }
     }
+    return true;
   }
 
-  // After an answer given outside advance(): reads and parses what waited behind it.
+  // After an answer given outside advance(): parses what waited behind it, then reads on.
   void resume(connection& c) {
     if (c.state != phase::idle)
       return;
-    if (c.read_paused) {
-      c.read_paused = false;
-      on_readable(c);
-    } else {
-      advance(c);
-    }
+    if (c.buffered() > 0 || c.peer_closed)
+      advance(c, {});
   }
 
   // Writes the answer of the request in progress and readies the connection for the next one,
@@ -802,7 +1143,7 @@ private:
     c.deadline = now_ + shared_.opts.idle_timeout;
     if (!flush(c))
       return false;
-    if (c.out_pos < c.out.size())
+    if (c.unsent() > 0)
       c.deadline = now_ + shared_.opts.io_timeout;
     return true;
   }
@@ -824,87 +1165,119 @@ private:
     c.state = phase::streaming;
     c.deadline = c.stream->ends_at();
     c.next_heartbeat = now_ + shared_.opts.stream_heartbeat;
-    c.in.clear();
+    std::string().swap(c.in);
     c.in_pos = 0;
+    account(c);
     if (!flush(c))
       return false;
     c.stream->attach(std::make_shared<loop_sink>(box_, c.id, c.seq));
     return true;
   }
 
-  void render(connection& c, const http_response& r, bool close) {
-    std::string& o = c.out;
-    if (c.out_pos == o.size()) {
-      o.clear();
+  // Appends a response head to the connection's output (Poco writes it).
+  void write_head(connection& c, const Poco::Net::HTTPResponse& head) {
+    if (c.out_pos == c.out.size()) {
+      c.out.clear();
       c.out_pos = 0;
     }
-    const bool no_body = r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200);
-    o.append("HTTP/1.1 ");
-    o.append(std::to_string(r.status));
-    o.push_back(' ');
-    o.append(Poco::Net::HTTPResponse::getReasonForStatus(
-      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status)));
-    o.append("\r\nDate: ");
-    o.append(http_date());
-    o.append("\r\n");
+    out_buf_.target(&c.out);
+    head.write(out_);
+  }
+
+  void render(connection& c, const http_response& given, bool close) {
+    const http_response* r = &given;
+    http_response replaced;
+    // A header carrying CR or LF would split the head (Poco does not check): refuse to send it.
+    bool unsafe = unsafe_field(r->content_type);
+    for (const auto& [name, value] : r->headers)
+      unsafe = unsafe || !is_token_text(name) || unsafe_field(value);
+    if (unsafe) {
+      spdlog::error("http: an answer to {} had a header field that would break the head; "
+                    "answering 500",
+                    c.peer);
+      replaced = error_response(500, "internal error");
+      r = &replaced;
+    }
+    const bool no_body =
+      r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200);
+    using Poco::Net::HTTPResponse;
+    HTTPResponse head(static_cast<HTTPResponse::HTTPStatus>(r->status));
+    head.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+    head.set("Date", http_date());
     if (!no_body) {
-      if (!r.content_type.empty()) {
-        o.append("Content-Type: ");
-        o.append(r.content_type);
-        o.append("\r\n");
-      }
-      if (!r.stream) { // a stream's body ends when the connection closes
-        o.append("Content-Length: ");
-        o.append(std::to_string(r.body.size()));
-        o.append("\r\n");
-      }
+      if (!r->content_type.empty())
+        head.setContentType(r->content_type);
+      if (!r->stream) // a stream's body ends when the connection closes
+        head.setContentLength64(static_cast<Poco::Int64>(r->body.size()));
     }
     // Answers are not cached unless the handler says otherwise (the organizer page's assets).
     const bool own_cache_control =
-      std::any_of(r.headers.begin(), r.headers.end(),
+      std::any_of(r->headers.begin(), r->headers.end(),
                   [](const auto& h) { return iequals(h.first, "Cache-Control"); });
     if (!own_cache_control)
-      o.append("Cache-Control: no-store\r\n");
-    for (const auto& [name, value] : r.headers) {
-      o.append(name);
-      o.append(": ");
-      o.append(value);
-      o.append("\r\n");
-    }
+      head.set("Cache-Control", "no-store");
+    for (const auto& [name, value] : r->headers)
+      head.add(name, value);
     if (close)
-      o.append("Connection: close\r\n");
+      head.set("Connection", "close");
     else if (c.minor_version == 0)
-      o.append("Connection: keep-alive\r\n");
-    o.append("\r\n");
+      head.set("Connection", "keep-alive");
+    write_head(c, head);
     if (!no_body && !c.head_method)
-      o.append(r.body);
+      c.out.append(r->body);
   }
 
-  // Sends what is queued. Returns false if the connection was closed.
+  static bool is_token_text(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+      const auto u = static_cast<unsigned char>(ch);
+      return u > 0x20 && u < 0x7f && ch != ':';
+    });
+  }
+
+  // Sends what is queued. Output that the client leaves unread past io_timeout closes the
+  // connection (sweep). Returns false if the connection was closed.
   bool flush(connection& c) {
+    bool moved = false;
     while (c.out_pos < c.out.size()) {
-      const ssize_t n = ::send(c.fd, c.out.data() + c.out_pos, c.out.size() - c.out_pos,
+      int n;
+      try {
+        n = c.socket.sendBytes(c.out.data() + c.out_pos,
+                               static_cast<int>(std::min<std::size_t>(c.unsent(), 1 << 30)),
                                MSG_NOSIGNAL);
-      if (n > 0) {
-        c.out_pos += static_cast<std::size_t>(n);
-        continue;
+      } catch (const Poco::Exception& e) {
+        if (e.code() == EAGAIN || e.code() == EWOULDBLOCK)
+          break; // the socket's buffer is full: the poll says when it drains
+        close_connection(c);
+        return false;
       }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        return true; // EPOLLOUT will call again
-      close_connection(c);
-      return false;
+      if (n <= 0)
+        break;
+      c.out_pos += static_cast<std::size_t>(n);
+      moved = true;
     }
+    if (c.out_pos < c.out.size()) {
+      if (moved || c.write_deadline == time_point::max())
+        c.write_deadline = now_ + shared_.opts.io_timeout;
+      return true;
+    }
+    c.write_deadline = time_point::max();
     c.out.clear();
     c.out_pos = 0;
+    if (c.out.capacity() > kept_buffer_bytes * 4)
+      std::string().swap(c.out);
     if (c.close_after_write && c.state == phase::draining && !c.shut_down) {
       // Our answer is out: say so (FIN), then read until the client closes too.
-      ::shutdown(c.fd, SHUT_WR);
+      try {
+        c.socket.shutdownSend();
+      } catch (const Poco::Exception&) {
+        close_connection(c);
+        return false;
+      }
       c.shut_down = true;
       c.deadline = now_ + drain_time;
-      c.in.clear();
+      std::string().swap(c.in);
       c.in_pos = 0;
+      account(c);
       if (c.peer_closed) {
         close_connection(c);
         return false;
@@ -917,30 +1290,35 @@ private:
   bool drain(connection& c) {
     if (!c.shut_down)
       return true; // the answer first
-    while (true) {
-      const ssize_t n = ::recv(c.fd, buffer_, sizeof buffer_, 0);
-      if (n > 0) {
-        c.drained += static_cast<std::size_t>(n);
-        if (c.drained > drain_bytes) {
-          close_connection(c);
-          return false;
-        }
-        continue;
+    for (int i = 0; i < reads_per_event; ++i) {
+      int n;
+      try {
+        n = c.socket.receiveBytes(buffer_, sizeof buffer_);
+      } catch (const Poco::Exception&) {
+        n = 0;
       }
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      if (n < 0)
         return true;
-      close_connection(c); // the client's FIN, or an error
-      return false;
+      if (n == 0) {
+        close_connection(c); // the client's FIN, or an error
+        return false;
+      }
+      c.drained += static_cast<std::size_t>(n);
+      if (c.drained > drain_bytes) {
+        close_connection(c);
+        return false;
+      }
     }
+    return true;
   }
 
   void compact(connection& c) {
     if (c.in_pos == c.in.size()) {
       c.in.clear();
       c.in_pos = 0;
-    } else if (c.in_pos > 64 * 1024) {
+      if (c.in.capacity() > kept_buffer_bytes)
+        std::string().swap(c.in);
+    } else if (c.in_pos > kept_buffer_bytes) {
       c.in.erase(0, c.in_pos);
       c.in_pos = 0;
     }
@@ -948,41 +1326,63 @@ private:
 
   void sweep() {
     if (accept_paused_ && now_ >= accept_resume_) {
-      accept_paused_ = !watch_listen();
-      if (!accept_paused_)
-        accept_some();
+      try {
+        poll_.add(shared_.listener, PollSet::POLL_READ);
+        accept_paused_ = false;
+      } catch (const Poco::Exception&) {
+        accept_resume_ = now_ + std::chrono::seconds(1);
+      }
     }
     std::vector<std::uint64_t> expired;
+    std::vector<std::uint64_t> stuck;
     std::vector<std::uint64_t> heartbeats;
     for (auto& [id, c] : conns_) {
-      if (c->deadline <= now_)
+      if (c->write_deadline <= now_)
+        stuck.push_back(id);
+      else if (c->deadline <= now_)
         expired.push_back(id);
       else if (c->state == phase::streaming && c->next_heartbeat <= now_)
         heartbeats.push_back(id);
     }
+    for (auto id : stuck) {
+      if (connection* c = find(id)) {
+        spdlog::warn("http: {} has not read its answers ({} bytes unsent) for {} ms; closing it",
+                     c->peer, c->unsent(), shared_.opts.io_timeout.count());
+        count(counters().http_slow_readers_closed);
+        close_connection(*c);
+      }
+    }
     for (auto id : heartbeats) {
-      auto it = conns_.find(id);
-      if (it == conns_.end())
-        continue;
-      it->second->next_heartbeat = now_ + shared_.opts.stream_heartbeat;
-      stream_out(*it->second, ": ping\n\n");
+      if (connection* c = find(id)) {
+        c->next_heartbeat = now_ + shared_.opts.stream_heartbeat;
+        stream_out(*c, ": ping\n\n");
+      }
     }
     for (auto id : expired) {
-      auto it = conns_.find(id);
-      if (it == conns_.end())
+      connection* c = find(id);
+      if (!c)
         continue;
-      connection& c = *it->second;
-      if (c.state == phase::streaming) {
-        end_stream(c); // its time is up (the token that opened it expired)
-      } else if (c.state == phase::busy && c.pending_async) {
-        const async_route* route = c.pending_async;
-        spdlog::warn("http: no answer for {} within {} ms; answering {}", c.peer,
+      if (c->state == phase::streaming) {
+        end_stream(*c); // its time is up (the token that opened it expired)
+      } else if (c->state == phase::busy && c->pending_async) {
+        const async_route* route = c->pending_async;
+        spdlog::warn("http: no answer for {} within {} ms; answering {}", c->peer,
                      route->timeout.count(), route->on_timeout.status);
-        if (finish(c, route->on_timeout))
-          resume(c);
+        if (finish(*c, route->on_timeout))
+          resume(*c);
       } else {
-        close_connection(c); // idle too long, a request too slow to arrive, or a stuck write
+        close_connection(*c); // idle too long, a request too slow to arrive, or a stuck write
       }
+    }
+    for (auto* ids : {&stuck, &heartbeats, &expired})
+      for (auto id : *ids)
+        if (connection* c = find(id))
+          settle(*c);
+    if (freed_ >= trim_after_bytes) {
+      // Connections that held large buffers have closed: return the memory to the system
+      // rather than keep it for connections that may never come back.
+      ::malloc_trim(0);
+      freed_ = 0;
     }
   }
 
@@ -997,8 +1397,18 @@ private:
 
   void close_connection(connection& c) {
     release_stream(c);
-    ::close(c.fd);
-    shared_.open.fetch_sub(1);
+    try {
+      poll_.remove(c.socket);
+    } catch (const Poco::Exception&) {
+    }
+    by_impl_.erase(c.socket.impl());
+    try {
+      c.socket.close();
+    } catch (const Poco::Exception&) {
+    }
+    release_slot(c.limit, c.peer_host);
+    freed_ += c.in.capacity() + c.body.capacity() + c.out.capacity();
+    shared_.buffered.fetch_sub(static_cast<std::int64_t>(c.accounted), std::memory_order_relaxed);
     conns_.erase(c.id); // destroys c
   }
 
@@ -1018,22 +1428,28 @@ private:
 
   loop_shared& shared_;
   std::shared_ptr<mailbox> box_;
-  std::size_t buffer_cap_;
-  int epfd_ = -1;
-  bool exclusive_ = false;
+  const bool accepts_;
+  PollSet poll_;
+  Poco::Net::SocketImpl* wake_impl_ = nullptr;
+  Poco::Net::SocketImpl* listen_impl_ = nullptr;
   bool accept_paused_ = false;
   time_point accept_resume_;
+  time_point next_refusal_log_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
   time_point now_ = clock_type::now();
-  std::uint64_t next_id_ = 2;
+  std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, std::unique_ptr<connection>> conns_;
+  std::unordered_map<Poco::Net::SocketImpl*, std::uint64_t> by_impl_;
+  std::size_t freed_ = 0;
   std::string date_;
   std::time_t date_time_ = 0;
+  append_buf out_buf_;
+  std::ostream out_;
   char buffer_[64 * 1024];
 };
 
-// Raises the soft limit on open files towards what max_connections needs.
+// Raises the soft limit on open files towards what the connection limits need.
 void raise_file_limit(int max_connections) {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
@@ -1075,52 +1491,31 @@ caf::error event_server::start() {
   if (opts.io_threads < 1 || opts.handler_threads < 1 || opts.max_connections < 1)
     return make_error(errc::invalid_argument, "the HTTP thread and connection counts must be positive");
   const std::string where = opts.host + ":" + std::to_string(opts.port);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port_text = std::to_string(opts.port);
-  if (int rc = ::getaddrinfo(opts.host.c_str(), port_text.c_str(), &hints, &found); rc != 0)
-    return make_error(errc::unavailable, "cannot listen on " + where + ": " + ::gai_strerror(rc));
-  int fd = -1;
-  std::string why = "no address";
-  for (addrinfo* a = found; a; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) {
-      why = errno_text(errno);
-      continue;
-    }
-    // SO_REUSEADDR for quick restarts; never SO_REUSEPORT, which would let a second instance
+  auto& listener = impl_->shared.listener;
+  try {
+    listener = Poco::Net::ServerSocket();
+    // reuseAddress for quick restarts; never reusePort, which would let a second instance
     // share the port silently.
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 1024) == 0)
-      break;
-    why = errno_text(errno);
-    ::close(fd);
-    fd = -1;
+    listener.bind(Poco::Net::SocketAddress(opts.host, opts.port), true, false);
+    listener.listen(1024);
+    listener.setBlocking(false);
+    impl_->port = listener.address().port();
+  } catch (const Poco::Exception& e) {
+    listener.close();
+    return make_error(errc::unavailable, "cannot listen on " + where + ": " + e.displayText());
   }
-  ::freeaddrinfo(found);
-  if (fd < 0)
-    return make_error(errc::unavailable, "cannot listen on " + where + ": " + why);
-  sockaddr_storage bound{};
-  socklen_t len = sizeof bound;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  impl_->port = bound.ss_family == AF_INET6
-                  ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                  : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  impl_->shared.listen_fd = fd;
-  raise_file_limit(opts.max_connections);
-
+  raise_file_limit(opts.max_connections + opts.reserve_connections);
+  impl_->shared.loops.clear();
+  impl_->shared.next_loop = 0;
   for (int i = 0; i < opts.io_threads; ++i) {
-    auto loop = std::make_unique<event_loop>(impl_->shared);
-    if (auto err = loop->init(opts.io_threads > 1)) {
+    auto loop = std::make_unique<event_loop>(impl_->shared, i == 0);
+    if (auto err = loop->init()) {
       impl_->loops.clear();
-      ::close(fd);
-      impl_->shared.listen_fd = -1;
+      impl_->shared.loops.clear();
+      listener.close();
       return err;
     }
+    impl_->shared.loops.push_back(loop.get());
     impl_->loops.push_back(std::move(loop));
   }
   impl_->shared.pool.start(opts.handler_threads);
@@ -1135,7 +1530,7 @@ std::uint16_t event_server::port() const {
 }
 
 int event_server::connections() const {
-  return impl_->shared.open.load();
+  return impl_->shared.open.load() + impl_->shared.reserve_open.load();
 }
 
 void event_server::stop() {
@@ -1148,9 +1543,11 @@ void event_server::stop() {
     loop->join();
   impl_->shared.pool.stop();
   impl_->loops.clear();
-  if (impl_->shared.listen_fd >= 0)
-    ::close(impl_->shared.listen_fd);
-  impl_->shared.listen_fd = -1;
+  impl_->shared.loops.clear();
+  try {
+    impl_->shared.listener.close();
+  } catch (const Poco::Exception&) {
+  }
 }
 
 } // namespace smsd

@@ -71,6 +71,20 @@ http_response metrics(const handler_env& env) {
   metric_single(out, "smsd_http_connections", "gauge", "HTTP connections open now.",
                 env.open_connections ? env.open_connections() : 0);
 
+  metric_family(out, "smsd_http_connections_refused_total", "counter",
+                "New connections closed at once: beyond the connection limit (total) or the "
+                "per-client one (peer), with the reserve full.");
+  metric_sample(out, "smsd_http_connections_refused_total", "limit=\"total\"",
+                static_cast<double>(c.http_connections_refused[0].load(std::memory_order_relaxed)));
+  metric_sample(out, "smsd_http_connections_refused_total", "limit=\"peer\"",
+                static_cast<double>(c.http_connections_refused[1].load(std::memory_order_relaxed)));
+  metric_single(out, "smsd_http_requests_shed_total", "counter",
+                "Requests answered 503 because the input held for all connections was at its cap.",
+                static_cast<double>(c.http_requests_shed.load(std::memory_order_relaxed)));
+  metric_single(out, "smsd_http_slow_readers_closed_total", "counter",
+                "Connections closed because their answers went unread for the request timeout.",
+                static_cast<double>(c.http_slow_readers_closed.load(std::memory_order_relaxed)));
+
   metric_family(out, "smsd_callbacks_total", "counter",
                 "Twilio status callbacks: durable (answered 200 once committed), refused (4xx: "
                 "signature, size, form or fields), not_stored (503: the write failed).");

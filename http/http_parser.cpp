@@ -133,7 +133,10 @@ const std::string* header_fields::find(std::string_view name) const {
   return nullptr;
 }
 
-head_parse parse_head(std::string_view in, const head_limits& limits, request_head& out) {
+namespace {
+
+// parse_head and check_head: `out` null checks without building the head.
+head_parse read_head(std::string_view in, const head_limits& limits, request_head* out) {
   std::size_t pos = 0;
   std::string_view line;
   // Empty lines before the request line are skipped (RFC 9112 §2.2).
@@ -154,6 +157,7 @@ head_parse parse_head(std::string_view in, const head_limits& limits, request_he
   request_head head;
   if (auto r = parse_request_line(line, head); r.result == head_parse::state::invalid)
     return r;
+  std::size_t fields = 0;
   while (true) {
     const std::size_t line_start = pos;
     if (!next_line(in, pos, line)) {
@@ -176,15 +180,59 @@ head_parse parse_head(std::string_view in, const head_limits& limits, request_he
           return (u < 0x20 && u != '\t') || u == 0x7f;
         }))
       return invalid(400, "control character in a header field");
-    if (head.headers.size() >= limits.max_fields)
+    if (fields >= limits.max_fields)
       return invalid(431, "too many header fields");
-    head.headers.add(std::string(line.substr(0, colon)), std::string(value));
+    ++fields;
+    if (out)
+      head.headers.add(std::string(line.substr(0, colon)), std::string(value));
   }
-  out = std::move(head);
+  if (out)
+    *out = std::move(head);
   head_parse r;
   r.result = head_parse::state::complete;
   r.consumed = pos;
   return r;
+}
+
+} // namespace
+
+head_parse parse_head(std::string_view in, const head_limits& limits, request_head& out) {
+  return read_head(in, limits, &out);
+}
+
+head_parse check_head(std::string_view in, const head_limits& limits) {
+  return read_head(in, limits, nullptr);
+}
+
+std::size_t head_scanner::scan(std::string_view in) {
+  // A blank line ends the head: LF LF or LF CR LF. Look back two bytes for a blank line that
+  // the last call saw only the start of.
+  const std::size_t from = scanned_ >= 2 ? scanned_ - 2 : 0;
+  std::size_t i = in.find('\n', from);
+  for (; i != std::string_view::npos; i = in.find('\n', i + 1)) {
+    if (i >= scanned_ || last_lf_ == std::string_view::npos || i > last_lf_) {
+      if (first_lf_ == std::string_view::npos)
+        first_lf_ = i;
+      // An LF that is not the request line's and ends an empty line.
+      if (i != first_lf_
+          && ((i >= 1 && in[i - 1] == '\n') || (i >= 2 && in[i - 1] == '\r' && in[i - 2] == '\n'))) {
+        examined_ += i + 1 - from;
+        return i + 1;
+      }
+      last_lf_ = i;
+    }
+  }
+  examined_ += in.size() > from ? in.size() - from : 0;
+  scanned_ = in.size();
+  return 0;
+}
+
+bool head_scanner::over_limits(std::string_view in, const head_limits& limits) const {
+  if (in.size() > limits.max_head)
+    return true;
+  if (first_lf_ == std::string_view::npos)
+    return in.size() > limits.max_request_line;
+  return in.size() - (last_lf_ + 1) > limits.max_field;
 }
 
 body_framing framing_of(const header_fields& headers) {

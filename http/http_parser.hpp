@@ -64,6 +64,32 @@ struct head_parse {
 /// max_head on what it buffers by calling again with more, which turns into 414/431 here.
 head_parse parse_head(std::string_view in, const head_limits& limits, request_head& out);
 
+/// The same checks as parse_head, building nothing: the event server runs them on the raw bytes
+/// before Poco::Net::HTTPRequest, which is more lenient, tokenises the head.
+head_parse check_head(std::string_view in, const head_limits& limits);
+
+/// Finds the end of a request head (the blank line after the fields) incrementally, so that a
+/// head arriving a few bytes at a time is scanned once, not once per arrival.
+class head_scanner {
+public:
+  /// Looks at what `in` holds beyond what earlier calls saw (`in` must start where it started
+  /// then, and only grow). Returns the head's length, blank line included, or 0 if it has not
+  /// ended yet.
+  std::size_t scan(std::string_view in);
+  /// Whether what is buffered already breaks a limit (check_head then says which).
+  bool over_limits(std::string_view in, const head_limits& limits) const;
+  void reset() { *this = head_scanner{}; }
+  /// Bytes looked at by every scan() since the last reset (about the head's size, not its
+  /// square).
+  std::size_t examined() const { return examined_; }
+
+private:
+  std::size_t scanned_ = 0;
+  std::size_t examined_ = 0;
+  std::size_t first_lf_ = std::string_view::npos; ///< the request line's end
+  std::size_t last_lf_ = std::string_view::npos;
+};
+
 /// How a request's body is framed, from its head (RFC 9112 §6).
 struct body_framing {
   enum class kind { none, length, chunked, invalid };

@@ -84,6 +84,7 @@ caf::error http_server::start() {
   opts.io_threads = cfg->http_io_threads;
   opts.handler_threads = cfg->http_threads;
   opts.max_connections = cfg->http_max_connections;
+  opts.max_connections_per_peer = cfg->http_max_connections_per_peer;
   opts.max_body_bytes = cfg->max_body_bytes;
   opts.idle_timeout = keep_alive_timeout;
   opts.io_timeout = io_timeout;

@@ -7,6 +7,11 @@
 #include <vector>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <unistd.h>
 
 #include <Poco/Exception.h>
 #include <Poco/Net/SocketAddress.h>
@@ -81,6 +86,7 @@ std::shared_ptr<router> test_routes(held_answers& held) {
     out.body = "hello";
     return out;
   });
+  r->add("GET", "/livez", [](const request_context&) { return empty_response(204); });
   r->add("POST", "/echo", [](const request_context& req) {
     http_response out;
     out.content_type = "text/plain";
@@ -529,4 +535,266 @@ TEST_CASE("streams count as connections and appear in the stream counters",
   a.close();
   b.close();
   CHECK(eventually([&] { return f.held.streams_closed == 2; }));
+}
+
+// -- what a hostile client must not get away with ------------------------------------------------
+
+namespace {
+
+// This process's resident memory, bytes.
+std::size_t rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0;
+  std::size_t resident = 0;
+  statm >> pages >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Status code of the first response in `in`, 0 if none.
+int status_of(const std::string& in) {
+  if (in.rfind("HTTP/1.1 ", 0) != 0 || in.size() < 12)
+    return 0;
+  return std::stoi(in.substr(9, 3));
+}
+
+} // namespace
+
+TEST_CASE("a client that pipelines requests and never reads its answers is not buffered for",
+          "[event_server][limits]") {
+  event_server_options opts;
+  opts.io_timeout = 1s;
+  event_fixture f{opts};
+  const auto closed_before = counters().http_slow_readers_closed.load();
+  const std::size_t rss_before = rss_bytes();
+  Poco::Net::StreamSocket s(Poco::Net::SocketAddress::IPv4);
+  s.setReceiveBufferSize(4096); // before connecting, so the window stays small
+  s.connect(Poco::Net::SocketAddress("127.0.0.1", f.server->port()), Poco::Timespan(5, 0));
+  s.setBlocking(false);
+  // Pipelined requests, never a byte read back. Without a bound, the server reads them all and
+  // keeps every answer (each about 150 bytes for a 40-byte request).
+  std::string batch;
+  for (int i = 0; i < 1000; ++i)
+    batch += "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::size_t offered = 256u << 20;
+  std::size_t accepted = 0;
+  std::size_t peak_rss = rss_before;
+  const auto give_up = std::chrono::steady_clock::now() + 4s;
+  while (accepted < offered && std::chrono::steady_clock::now() < give_up) {
+    int n = 0;
+    try {
+      n = s.sendBytes(batch.data() + accepted % batch.size(),
+                      static_cast<int>(batch.size() - accepted % batch.size()));
+    } catch (const Poco::Exception&) {
+      n = 0; // would block, or closed by the server
+    }
+    if (n > 0)
+      accepted += static_cast<std::size_t>(n);
+    else
+      std::this_thread::sleep_for(5ms);
+    peak_rss = std::max(peak_rss, rss_bytes());
+  }
+  INFO("request bytes the kernel took: " << accepted << ", RSS growth: "
+                                         << (peak_rss - rss_before) / 1024 << " KiB");
+  // The server stopped reading: the kernel's buffers (a few MiB on loopback) filled, and the
+  // rest waited with the client.
+  CHECK(accepted < (48u << 20));
+  CHECK(peak_rss - rss_before < (48u << 20));
+  // Its unsent answers did not move for io_timeout: the connection is closed.
+  CHECK(eventually([&] { return counters().http_slow_readers_closed.load() > closed_before; }));
+  CHECK(eventually([&] { return f.server->connections() == 0; }));
+}
+
+TEST_CASE("partial requests are bounded in total, answered 503 beyond, and their memory is "
+          "returned when they close", "[event_server][limits]") {
+  event_server_options opts;
+  opts.max_buffered_bytes = 8u << 20;
+  opts.io_timeout = 30s; // the test closes them
+  event_fixture f{opts};
+  const std::size_t rss_before = rss_bytes();
+  // 400 connections each send 60 KB of a head that never ends (field lines within the 8 KiB
+  // limit): 24 MB if all were kept.
+  std::string partial = "POST /echo HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 10; ++i)
+    partial += "X-Filler-" + std::to_string(i) + ": " + std::string(6000, 'a') + "\r\n";
+  std::vector<Poco::Net::StreamSocket> conns;
+  for (int i = 0; i < 400; ++i) {
+    conns.push_back(f.connect());
+    send_all(conns.back(), partial);
+  }
+  std::this_thread::sleep_for(300ms); // let the loop read them
+  int refused = 0;
+  for (auto& c : conns) {
+    c.setReceiveTimeout(Poco::Timespan(0, 20000));
+    const std::string in = read_responses(c, 1);
+    if (status_of(in) == 503)
+      ++refused;
+  }
+  const std::size_t rss_during = rss_bytes();
+  INFO("refused " << refused << " of 400; RSS growth " << (rss_during - rss_before) / 1024
+                  << " KiB");
+  CHECK(refused > 0);
+  CHECK(refused < 400);
+  CHECK(rss_during - rss_before < (8u << 20) + (12u << 20)); // the budget, plus the answers
+  conns.clear(); // every connection closes
+  CHECK(eventually([&] { return f.server->connections() == 0; }));
+  std::this_thread::sleep_for(500ms); // a sweep gives the memory back
+  const std::size_t rss_after = rss_bytes();
+  INFO("RSS after closing: " << (static_cast<long long>(rss_after) - static_cast<long long>(rss_before)) / 1024
+                             << " KiB over the start");
+  CHECK(rss_after < rss_before + (6u << 20));
+}
+
+TEST_CASE("Host: an HTTP/1.1 request needs exactly one; HTTP/1.0 may have none",
+          "[event_server][limits]") {
+  event_fixture f;
+  {
+    auto s = f.connect();
+    send_all(s, "GET /hello HTTP/1.1\r\n\r\n");
+    const std::string in = read_responses(s, 1);
+    CHECK(status_of(in) == 400);
+    CHECK(in.find("Host") != std::string::npos);
+    CHECK(closed_by_server(s));
+  }
+  {
+    auto s = f.connect();
+    send_all(s, "GET /hello HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+    CHECK(status_of(read_responses(s, 1)) == 400);
+  }
+  {
+    auto s = f.connect();
+    send_all(s, "GET /hello HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n");
+    CHECK(status_of(read_responses(s, 1)) == 400);
+  }
+  {
+    auto s = f.connect();
+    send_all(s, "GET /hello HTTP/1.0\r\n\r\n");
+    CHECK(read_responses(s, 1).find("hello") != std::string::npos);
+  }
+}
+
+TEST_CASE("Transfer-Encoding in an HTTP/1.0 request is faulty framing: 400 and close",
+          "[event_server][limits]") {
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n0\r\n\r\nGET /hello HTTP/1.0\r\n\r\n");
+  const std::string in = read_until(s, "\r\n\r\n");
+  CHECK(status_of(in) == 400);
+  CHECK(in.find("Connection: close") != std::string::npos);
+  CHECK(read_until(s, "hello\n", in).find("HTTP/1.1 200") == std::string::npos);
+  CHECK(closed_by_server(s));
+}
+
+TEST_CASE("the end of a head is found in one pass over its bytes, however they arrive",
+          "[event_server][limits]") {
+  // head_scanner looks at each byte a bounded number of times: a head trickled one byte per
+  // read is not re-parsed from its start on every read.
+  std::string head = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 700; ++i)
+    head += "X-Field-" + std::to_string(i) + ": " + std::string(60, 'v') + "\r\n";
+  head += "\r\n";
+  head_scanner scanner;
+  std::size_t end = 0;
+  for (std::size_t n = 1; n <= head.size() && end == 0; ++n)
+    end = scanner.scan(std::string_view(head).substr(0, n));
+  CHECK(end == head.size());
+  // Each call looks back two bytes for a blank line it saw the start of: at most three looks
+  // per byte when they come one at a time (a re-parse from the start would be ~size²/2).
+  CHECK(scanner.examined() <= 3 * head.size());
+
+  // And the server answers such a head, sent in small pieces.
+  event_fixture f;
+  auto s = f.connect();
+  const std::string small = "GET /hello HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n";
+  for (char ch : small) {
+    send_all(s, std::string(1, ch));
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(read_responses(s, 1).find("hello") != std::string::npos);
+}
+
+TEST_CASE("beyond the connection limit a reserve answers health checks and 503s the rest",
+          "[event_server][limits]") {
+  event_server_options opts;
+  opts.max_connections = 2;
+  opts.reserve_connections = 2;
+  event_fixture f{opts};
+  std::vector<Poco::Net::StreamSocket> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(f.connect());
+    send_all(held.back(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(status_of(read_responses(held.back(), 1)) == 200);
+  }
+  {
+    auto health = f.connect();
+    send_all(health, "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string in = read_responses(health, 1);
+    CHECK(status_of(in) == 204);
+    CHECK(in.find("Connection: close") != std::string::npos);
+    CHECK(closed_by_server(health));
+  }
+  {
+    auto other = f.connect();
+    send_all(other, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string in = read_responses(other, 1);
+    CHECK(status_of(in) == 503);
+    CHECK(in.find("Retry-After: 1") != std::string::npos);
+    CHECK(closed_by_server(other));
+  }
+  // With the reserve taken too (once the two above are gone), a new connection is closed at once.
+  REQUIRE(eventually([&] { return f.server->connections() == 2; }));
+  const auto refused_before = counters().http_connections_refused[0].load();
+  std::vector<Poco::Net::StreamSocket> reserve;
+  for (int i = 0; i < 2; ++i)
+    reserve.push_back(f.connect());
+  CHECK(eventually([&] { return f.server->connections() == 4; }));
+  auto beyond = f.connect();
+  CHECK(closed_by_server(beyond));
+  CHECK(counters().http_connections_refused[0].load() == refused_before + 1);
+}
+
+TEST_CASE("one client address gets at most max_connections_per_peer; more are told 429",
+          "[event_server][limits]") {
+  event_server_options opts;
+  opts.max_connections_per_peer = 2;
+  event_fixture f{opts};
+  std::vector<Poco::Net::StreamSocket> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(f.connect());
+    send_all(held.back(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    REQUIRE(status_of(read_responses(held.back(), 1)) == 200);
+  }
+  auto third = f.connect();
+  send_all(third, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(status_of(read_responses(third, 1)) == 429);
+  auto health = f.connect();
+  send_all(health, "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK(status_of(read_responses(health, 1)) == 204);
+  // A slot freed is a slot for the same client again.
+  held.front().close();
+  CHECK(eventually([&] {
+    auto again = f.connect();
+    send_all(again, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    return status_of(read_responses(again, 1)) == 200;
+  }));
+}
+
+TEST_CASE("no source under http/ calls the socket or epoll API itself: Poco Net does",
+          "[event_server]") {
+  const std::regex raw(R"((\bepoll_\w+|\baccept4?\s*\(|::recv\s*\(|::send\s*\(|\brecv\s*\(|\bsend\s*\(\s*\w+\s*,|\beventfd\b|<sys/epoll\.h>))");
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(SMSD_SOURCE_DIR) + "/http")) {
+    std::ifstream in(entry.path());
+    std::string line;
+    int number = 0;
+    ++files;
+    while (std::getline(in, line)) {
+      ++number;
+      const auto comment = line.find("//");
+      const std::string code = comment == std::string::npos ? line : line.substr(0, comment);
+      INFO(entry.path().string() << ":" << number << ": " << line);
+      CHECK_FALSE(std::regex_search(code, raw));
+    }
+  }
+  CHECK(files > 20);
 }

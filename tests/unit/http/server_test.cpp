@@ -223,8 +223,8 @@ TEST_CASE("keep-alive connections hold no thread: many more than http_threads ar
     CHECK(c->get("/livez").status == 200);
 }
 
-TEST_CASE("connections beyond http_max_connections are closed at once; a freed slot is reused",
-          "[server]") {
+TEST_CASE("beyond http_max_connections, the reserve answers health checks and 503s the rest; a "
+          "freed slot is reused", "[server]") {
   auto cfg = http_test_config();
   cfg.http_max_connections = 4;
   server_fixture f{cfg};
@@ -233,21 +233,27 @@ TEST_CASE("connections beyond http_max_connections are closed at once; a freed s
     held.push_back(std::make_unique<http_test_client>(f.port(), true));
     REQUIRE(held.back()->get("/livez").status == 200);
   }
-  // A fifth connection is accepted and closed without an answer.
-  http_test_client fifth(f.port(), false, "127.0.0.1", 5000);
-  CHECK_THROWS(fifth.get("/livez"));
+  // A fifth connection is in the reserve: a health check is answered, then it closes.
+  {
+    http_test_client fifth(f.port(), false, "127.0.0.1", 5000);
+    CHECK(fifth.get("/livez").status == 200);
+  }
+  {
+    http_test_client fifth(f.port(), false, "127.0.0.1", 5000);
+    auto r = fifth.get("/api/events");
+    CHECK(r.status == 503);
+    CHECK(r.json().at("error").get<std::string>().find("too many connections") != std::string::npos);
+  }
   for (auto& c : held)
     CHECK(c->get("/livez").status == 200);
   // Closing one connection frees its slot for the next.
   held.front().reset();
   bool served = false;
   for (int attempt = 0; attempt < 50 && !served; ++attempt) {
-    try {
-      http_test_client next(f.port(), false, "127.0.0.1", 5000);
-      served = next.get("/livez").status == 200;
-    } catch (const std::exception&) {
+    http_test_client next(f.port(), false, "127.0.0.1", 5000);
+    served = next.get("/api/events").status == 401; // within the limit: the route answers
+    if (!served)
       std::this_thread::sleep_for(std::chrono::milliseconds(20)); // the close is on its way
-    }
   }
   CHECK(served);
 }
