@@ -871,7 +871,9 @@ private:
       refuse(c, 400, "malformed request head");
       return false;
     }
-    Poco::Net::HTTPRequest req;
+    // One HTTPRequest per loop, cleared for each head: its strings keep their buffers.
+    Poco::Net::HTTPRequest& req = request_;
+    req.clear();
     req.setFieldLimit(static_cast<int>(opts.limits.max_fields));
     try {
       Poco::MemoryInputStream in(bytes.data(), bytes.size());
@@ -1201,7 +1203,10 @@ private:
     const bool no_body =
       r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200);
     using Poco::Net::HTTPResponse;
-    HTTPResponse head(static_cast<HTTPResponse::HTTPStatus>(r->status));
+    // One HTTPResponse per loop, cleared for each answer.
+    HTTPResponse& head = response_;
+    head.clear();
+    head.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(r->status));
     head.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
     head.set("Date", http_date());
     if (!no_body) {
@@ -1444,6 +1449,8 @@ private:
   std::size_t freed_ = 0;
   std::string date_;
   std::time_t date_time_ = 0;
+  Poco::Net::HTTPRequest request_;
+  Poco::Net::HTTPResponse response_;
   append_buf out_buf_;
   std::ostream out_;
   char buffer_[64 * 1024];
