@@ -1095,7 +1095,11 @@ private:
   }
 
   // A streaming connection reads only to notice the client leaving; what it sends is dropped.
-  bool discard_input(connection& c) {
+  bool discard_input(connection& c) { return read_and_drop(c, false); }
+
+  // Reads what the client sends and drops it; closes the connection at its FIN or an error,
+  // and, when `counted`, once more than drain_bytes came. Returns false if it was closed.
+  bool read_and_drop(connection& c, bool counted) {
     for (int i = 0; i < reads_per_event; ++i) {
       int n;
       try {
@@ -1105,8 +1109,9 @@ private:
       }
       if (n < 0)
         return true;
-      if (n == 0) {
-        close_connection(c); // the client closed, or an error
+      c.drained += static_cast<std::size_t>(std::max(n, 0));
+      if (n == 0 || (counted && c.drained > drain_bytes)) {
+        close_connection(c);
         return false;
       }
     }
@@ -1295,26 +1300,7 @@ private:
   bool drain(connection& c) {
     if (!c.shut_down)
       return true; // the answer first
-    for (int i = 0; i < reads_per_event; ++i) {
-      int n;
-      try {
-        n = c.socket.receiveBytes(buffer_, sizeof buffer_);
-      } catch (const Poco::Exception&) {
-        n = 0;
-      }
-      if (n < 0)
-        return true;
-      if (n == 0) {
-        close_connection(c); // the client's FIN, or an error
-        return false;
-      }
-      c.drained += static_cast<std::size_t>(n);
-      if (c.drained > drain_bytes) {
-        close_connection(c);
-        return false;
-      }
-    }
-    return true;
+    return read_and_drop(c, true);
   }
 
   void compact(connection& c) {
