@@ -21,9 +21,8 @@
 #include <string>
 #include <vector>
 
-#include <libpq-fe.h>
-#include <sqlite3.h>
-
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -33,7 +32,10 @@
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "persistence/poco_statement.hpp"
 #include "persistence/postgres_admin.hpp"
+#include "persistence/postgres_store.hpp"
+#include "persistence/postgres_url.hpp"
 #include "persistence/store.hpp"
 
 namespace {
@@ -82,41 +84,38 @@ std::vector<std::string> seed_sql(const options& o) {
   };
 }
 
+// Seeding goes through Poco Data, as the stores do (docs/persistence.md).
 void seed_sqlite(const std::string& path, const options& o) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK)
-    die("cannot open " + path);
-  auto run = [&](const std::string& sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK)
-      die(std::string("sqlite: ") + (err ? err : "?"));
-  };
-  run("BEGIN");
-  for (const auto& s : seed_sql(o))
-    run(s);
-  run("COMMIT");
-  run("ANALYZE");
-  sqlite3_close(db);
+  smsd::init_poco_data();
+  try {
+    Poco::Data::Session db(Poco::Data::SQLite::Connector::KEY, path, 0);
+    auto run = [&](const std::string& sql) { db << sql, Poco::Data::Keywords::now; };
+    run("BEGIN");
+    for (const auto& s : seed_sql(o))
+      run(s);
+    run("COMMIT");
+    run("ANALYZE");
+  } catch (const std::exception& e) {
+    die("sqlite: " + smsd::error_text(e));
+  }
 }
 
 void seed_postgres(const std::string& url, const options& o) {
-  PGconn* c = PQconnectdb(url.c_str());
-  if (PQstatus(c) != CONNECTION_OK)
-    die(std::string("postgresql: ") + PQerrorMessage(c));
-  auto run = [&](const std::string& sql) {
-    PGresult* r = PQexec(c, sql.c_str());
-    auto st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-      die(std::string("postgresql: ") + PQerrorMessage(c));
-    PQclear(r);
-  };
-  run("BEGIN");
-  for (const auto& s : seed_sql(o))
-    run(s);
-  run("COMMIT");
-  // What autovacuum does to a settled table: visibility maps make the counts index-only scans.
-  run("VACUUM ANALYZE");
-  PQfinish(c);
+  auto connection = smsd::postgres_connection_of(url);
+  if (!connection)
+    die("postgresql: bad URL");
+  try {
+    auto db = smsd::open_postgres_session(*connection);
+    auto run = [&](const std::string& sql) { smsd::run_postgres_once(*db, sql); };
+    run("BEGIN");
+    for (const auto& s : seed_sql(o))
+      run(s);
+    run("COMMIT");
+    // What autovacuum does to a settled table: visibility maps make the counts index-only scans.
+    run("VACUUM ANALYZE");
+  } catch (const std::exception& e) {
+    die("postgresql: " + smsd::error_text(e));
+  }
 }
 
 /// One GET; returns the milliseconds it took, checking it answered 200.

@@ -7,9 +7,14 @@ find_package(CLI11 REQUIRED)
 find_package(PostgreSQL REQUIRED)
 find_package(SQLite3 REQUIRED)
 
-# The stores talk to sqlite3 and libpq directly (docs/persistence.md says why Poco Data is not
-# used), so Poco's Data components are not needed.
-find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Net NetSSL Util JSON JWT Crypto)
+# The stores use Poco Data (docs/persistence.md). Debian's PocoDataPostgreSQLTargets.cmake links
+# PostgreSQL::client, which no CMake module defines: it is libpq.
+if(NOT TARGET PostgreSQL::client)
+  add_library(PostgreSQL::client INTERFACE IMPORTED)
+  target_link_libraries(PostgreSQL::client INTERFACE PostgreSQL::PostgreSQL)
+endif()
+find_package(Poco 1.11 REQUIRED COMPONENTS Foundation Net NetSSL Util JSON JWT Crypto
+  Data DataSQLite DataPostgreSQL)
 
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
 find_library(CAF_CORE_LIBRARY caf_core REQUIRED)

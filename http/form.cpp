@@ -21,22 +21,28 @@ int hex_value(char c) {
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '+' && plus_is_space) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    // Runs without an escape are copied whole (most of a Twilio callback's bytes).
+    std::size_t end = i;
+    while (end < text.size() && text[end] != '%' && !(plus_is_space && text[end] == '+'))
+      ++end;
+    out.append(text.data() + i, end - i);
+    if (end == text.size())
+      break;
+    if (text[end] == '+') {
       out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= text.size())
-        return std::nullopt;
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
+      i = end + 1;
+      continue;
     }
+    if (end + 2 >= text.size())
+      return std::nullopt;
+    const int hi = hex_value(text[end + 1]);
+    const int lo = hex_value(text[end + 2]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i = end + 3;
   }
   return out;
 }

@@ -20,6 +20,9 @@ struct dialect_sql {
 
   // -- transactions and schema ------------------------------------------------------------------
   std::string begin_write; ///< starts a transaction that may write
+  /// starts a read transaction around several queries (SQLite: one snapshot, and one read lock
+  /// instead of one per statement); empty: none (PostgreSQL: each statement reads on its own)
+  std::string begin_read;
   std::string commit;
   std::string rollback;
   std::string lock_migrations; ///< run first in each migration transaction; empty if not needed
@@ -37,14 +40,17 @@ struct dialect_sql {
   std::string insert_message;
   std::string message_by_id;  ///< (id) -> message columns
   std::string message_by_sid; ///< (sid) -> message columns
-  std::string message_exists; ///< (id) -> rows while the message exists
+  /// (id) -> id, status, status_rank, status_updated_at while the message exists: what the
+  /// group commit reads to tell what its guard did (SQLite; empty on PostgreSQL)
+  std::string message_guard_state;
   /// (event_id, attendee_id) -> one row if the attendee belongs to the event; on PostgreSQL it
   /// also locks the attendee against a concurrent delete until the transaction ends.
   std::string attendee_of_event_locked;
   std::string event_keys_by_message;    ///< (message_id, sid) -> dedup_key
   std::string event_keys_by_sid;        ///< (sid) -> dedup_key
   std::string pending_events;           ///< (sid) -> status event columns, oldest first
-  /// The same for many keys at once; the parameter is a JSON array of strings.
+  /// The same for many keys at once; the parameter is a JSON array of strings. (SQLite's store
+  /// runs the one-key queries above once per key instead: sqlite_store::query_keys.)
   std::string messages_by_ids;         ///< (["id", ...]) -> message columns
   std::string messages_by_sids;        ///< (["sid", ...]) -> message columns
   std::string pending_events_of_sids;  ///< (["sid", ...]) -> status event columns, oldest first
@@ -96,14 +102,15 @@ struct dialect_sql {
   std::string purge_idempotency_keys;  ///< (older_than)
 
   // -- group commit -------------------------------------------------------------------------------
-  /// One op at a time (SQLite). (id, message_sid, status, provider_status, status_rank,
-  /// error_code, error_message, sent_at, delivered_at, raw_payload, status_updated_at)
+  /// Run once per op of a batch segment (SQLite). (id, message_sid, status, provider_status,
+  /// status_rank, error_code, error_message, sent_at, delivered_at, raw_payload,
+  /// status_updated_at)
   std::string update_message_guarded;
   /// Unguarded: what the Twilio request of a message came to. (id, send_state, message_sid,
   /// account_sid, messaging_service_sid, from_phone, num_segments); nulls keep what is stored.
   std::string update_message_send;
   /// (message_id, message_sid, provider_status, error_code, source, dedup_key, payload,
-  ///  received_at, applied, disposition)
+  ///  received_at, applied, disposition, message_known_to_exist 0/1); SQLite only
   std::string insert_status_event;
   std::string resolve_status_event; ///< (event_id, message_id, applied, disposition)
   /// A whole segment of a batch in one statement (PostgreSQL): (updates, inserts, resolutions)

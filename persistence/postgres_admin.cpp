@@ -4,9 +4,10 @@
 #include <cctype>
 #include <memory>
 
-#include <libpq-fe.h>
-
 #include "common/errors.hpp"
+#include "persistence/poco_statement.hpp"
+#include "persistence/postgres_store.hpp"
+#include "persistence/postgres_url.hpp"
 
 namespace smsd {
 
@@ -19,13 +20,21 @@ bool plain_identifier(const std::string& name) {
 }
 
 caf::error run_on_server(const std::string& server_url, const std::string& sql) {
-  std::unique_ptr<PGconn, decltype(&PQfinish)> conn{PQconnectdb(server_url.c_str()), &PQfinish};
-  if (PQstatus(conn.get()) != CONNECTION_OK)
-    return make_error(errc::unavailable,
-                      std::string{"postgresql: cannot connect: "} + PQerrorMessage(conn.get()));
-  std::unique_ptr<PGresult, decltype(&PQclear)> res{PQexec(conn.get(), sql.c_str()), &PQclear};
-  if (PQresultStatus(res.get()) != PGRES_COMMAND_OK)
-    return make_error(errc::database, std::string{"postgresql: "} + PQerrorMessage(conn.get()));
+  auto connection = postgres_connection_of(server_url);
+  if (!connection)
+    return connection.error();
+  std::unique_ptr<Poco::Data::Session> session;
+  try {
+    session = open_postgres_session(*connection);
+  } catch (const std::exception& e) {
+    return make_error(errc::unavailable, "postgresql: cannot connect: " + error_text(e));
+  }
+  try {
+    // Outside any transaction, as CREATE and DROP DATABASE must run.
+    run_postgres_once(*session, sql);
+  } catch (const std::exception& e) {
+    return make_error(errc::database, "postgresql: " + error_text(e));
+  }
   return {};
 }
 

@@ -1,13 +1,20 @@
 #include "persistence/postgres_store.hpp"
 
 #include <algorithm>
-
+#include <cctype>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 #include <stdexcept>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <Poco/Data/DataException.h>
+#include <Poco/Data/PostgreSQL/PostgreSQLException.h>
+#include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <nlohmann/json.hpp>
 
 namespace smsd {
@@ -16,74 +23,9 @@ using nlohmann::json;
 
 namespace {
 
-/// A failed libpq call, with the SQLSTATE the server sent ("" when there is none).
-class pg_error : public std::runtime_error {
-public:
-  pg_error(const std::string& message, std::string sqlstate)
-    : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
-
-  const std::string& sqlstate() const { return sqlstate_; }
-
-private:
-  std::string sqlstate_;
-};
-
-class pg_rows : public query_result {
-public:
-  explicit pg_rows(PGresult* res) : res_(res, &PQclear) {}
-
-  std::size_t rows() const override { return static_cast<std::size_t>(PQntuples(res_.get())); }
-  std::size_t columns() const override { return static_cast<std::size_t>(PQnfields(res_.get())); }
-  const char* column_name(std::size_t col) const override {
-    return PQfname(res_.get(), static_cast<int>(col));
-  }
-  bool is_null(std::size_t row, std::size_t col) const override {
-    return PQgetisnull(res_.get(), static_cast<int>(row), static_cast<int>(col)) == 1;
-  }
-  std::string text(std::size_t row, std::size_t col) const override {
-    auto r = static_cast<int>(row);
-    auto c = static_cast<int>(col);
-    return {PQgetvalue(res_.get(), r, c), static_cast<std::size_t>(PQgetlength(res_.get(), r, c))};
-  }
-  std::int64_t int64(std::size_t row, std::size_t col) const override {
-    return std::strtoll(PQgetvalue(res_.get(), static_cast<int>(row), static_cast<int>(col)),
-                        nullptr, 10);
-  }
-
-private:
-  std::unique_ptr<PGresult, decltype(&PQclear)> res_;
-};
-
-/// Throws pg_error unless res is a success; takes ownership of res either way.
-PGresult* checked(PGconn* conn, PGresult* res) {
-  auto status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
-    return res;
-  std::string message = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-  std::string sqlstate = state ? state : "";
-  PQclear(res);
-  while (!message.empty() && message.back() == '\n')
-    message.pop_back();
-  throw pg_error(message, sqlstate);
-}
-
-PGconn* connect(const std::string& url) {
-  // Defaults first: what the URL says wins (expand_dbname parses the URL in place of dbname).
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {"10", "smsd", url.c_str(), nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, 1);
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = conn ? PQerrorMessage(conn) : "out of memory";
-    PQfinish(conn);
-    while (!message.empty() && message.back() == '\n')
-      message.pop_back();
-    throw pg_error(message, "08001");
-  }
-  // NOTICEs ("relation ... already exists, skipping") are not ours to print.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
-  PQclear(checked(conn, PQexec(conn, "SET synchronous_commit = on")));
-  return conn;
+template <class T>
+bool is(const std::exception& e) {
+  return dynamic_cast<const T*>(&e) != nullptr;
 }
 
 bool transient(const std::string& state) {
@@ -95,6 +37,44 @@ bool transient(const std::string& state) {
          || state == "57014"                           // canceled (statement timeout)
          || state == "57P01" || state == "57P02" || state == "57P03"; // shutdown, starting
 }
+
+/// A libpq password file holding one password, in a folder of its own that only this user can
+/// read; removed with the object. libpq reads it while connecting.
+class password_file {
+public:
+  explicit password_file(const std::string& password) {
+    auto templ = (std::filesystem::temp_directory_path() / "smsd-pgpass-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr)
+      throw Poco::Data::ConnectionFailedException("cannot create a folder for a password file");
+    dir_ = templ;
+    path_ = dir_ + "/pgpass";
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    bool written = false;
+    if (fd >= 0) {
+      auto line = passfile_line(password);
+      written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+      written = ::close(fd) == 0 && written;
+    }
+    if (!written) {
+      remove();
+      throw Poco::Data::ConnectionFailedException("cannot write a password file");
+    }
+  }
+  ~password_file() { remove(); }
+  password_file(const password_file&) = delete;
+  password_file& operator=(const password_file&) = delete;
+
+  const std::string& path() const { return path_; }
+
+private:
+  void remove() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::string dir_;
+  std::string path_;
+};
 
 /// A JSON array of flat objects, written straight into one string: the batch statement's
 /// parameters (json_to_recordset reads them). Strings are escaped by nlohmann/json unless they
@@ -128,7 +108,10 @@ public:
   }
 
   /// The array as a statement parameter.
-  Poco::Dynamic::Var param() const { return to_var(out_ + "]"); }
+  Poco::Dynamic::Var param() {
+    out_ += ']';
+    return to_var(out_);
+  }
 
 private:
   void key(const char* name) {
@@ -159,106 +142,133 @@ private:
   bool first_field_ = true;
 };
 
-/// [begin, end) ranges of ops in which no two updates target the same message and no two
-/// resolutions the same event, so that one commit_batch statement can write each range.
-std::vector<std::pair<std::size_t, std::size_t>> segments(const std::vector<write_op>& ops) {
-  std::vector<std::pair<std::size_t, std::size_t>> out;
-  std::unordered_set<std::string> messages;
-  std::unordered_set<std::int64_t> events;
-  std::size_t begin = 0;
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    const auto& op = ops[i];
-    bool clash = op.update && messages.count(op.update->message_id) > 0;
-    for (const auto& r : op.resolutions)
-      clash = clash || events.count(r.event_id) > 0;
-    if (clash) {
-      out.emplace_back(begin, i);
-      begin = i;
-      messages.clear();
-      events.clear();
-    }
-    if (op.update)
-      messages.insert(op.update->message_id);
-    for (const auto& r : op.resolutions)
-      events.insert(r.event_id);
-  }
-  out.emplace_back(begin, ops.size());
-  return out;
-}
-
 } // namespace
 
-postgres_store::postgres_store(std::string url)
-  : sql_store(postgres_sql()), url_(std::move(url)), conn_(connect(url_), &PQfinish) {
-}
+// -- sessions -------------------------------------------------------------------------------------
 
-// -- driver primitives --------------------------------------------------------------------------
-
-const std::string& postgres_store::prepared_name(const std::string& sql,
-                                                 std::size_t param_count) {
-  auto i = statements_.find(&sql);
-  if (i != statements_.end())
-    return i->second;
-  auto name = "smsd_" + std::to_string(++next_statement_);
-  PQclear(checked(conn_.get(), PQprepare(conn_.get(), name.c_str(), sql.c_str(),
-                                         static_cast<int>(param_count), nullptr)));
-  return statements_.emplace(&sql, std::move(name)).first->second;
-}
-
-postgres_store::result_ptr postgres_store::run(const std::string& sql, params values) {
-  const auto& name = prepared_name(sql, values.size());
-  std::vector<std::string> texts;
-  texts.reserve(values.size()); // no reallocation: the pointers below stay valid
-  std::vector<const char*> ptrs;
-  ptrs.reserve(values.size());
-  for (const auto& v : values) {
-    if (v.isEmpty()) {
-      ptrs.push_back(nullptr);
-    } else {
-      texts.push_back(v.convert<std::string>());
-      ptrs.push_back(texts.back().c_str());
-    }
+void run_postgres_once(Poco::Data::Session& session, const std::string& sql) {
+  auto stmt = std::make_unique<poco_statement>(session, sql, 0);
+  try {
+    stmt->run({});
+  } catch (...) {
+    leak_statement(std::move(stmt));
+    throw;
   }
-  auto* res = PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(ptrs.size()),
-                             ptrs.data(), nullptr, nullptr, 0);
-  return {checked(conn_.get(), res), &PQclear};
 }
 
-std::size_t postgres_store::execute(const std::string& sql, params values) {
-  auto res = run(sql, values);
-  if (PQresultStatus(res.get()) == PGRES_TUPLES_OK)
-    return static_cast<std::size_t>(PQntuples(res.get()));
-  return std::strtoull(PQcmdTuples(res.get()), nullptr, 10);
+std::unique_ptr<Poco::Data::Session> open_postgres_session(const postgres_connection& c) {
+  init_poco_data();
+  auto conninfo = c.conninfo;
+  std::optional<password_file> file;
+  if (c.password_for_file) {
+    file.emplace(*c.password_for_file);
+    if (file->path().find(' ') != std::string::npos)
+      throw Poco::Data::ConnectionFailedException("the temporary folder's path holds a space");
+    conninfo += " passfile=" + quote_conninfo_value(file->path());
+  }
+  // Made directly rather than through Poco's SessionFactory: the test helpers drop their
+  // databases during static destruction, when the factory may be gone. A failed connect throws
+  // here and leaks its PGconn inside Poco (pocoproject/poco#4231).
+  auto session = std::make_unique<Poco::Data::Session>(
+    Poco::AutoPtr<Poco::Data::SessionImpl>{new Poco::Data::PostgreSQL::SessionImpl(conninfo, 10)});
+  run_postgres_once(*session, "SET synchronous_commit = on");
+  // NOTICEs ("relation ... already exists, skipping") and WARNINGs are not ours to print, and
+  // Poco leaves libpq's default notice processor (stderr) in place.
+  run_postgres_once(*session, "SET client_min_messages = error");
+  return session;
 }
 
-std::unique_ptr<query_result> postgres_store::query(const std::string& sql, params values) {
-  return std::make_unique<pg_rows>(run(sql, values).release());
+std::string postgres_sqlstate(const std::exception& e) {
+  // StatementExecutor::execute: "<server message>\n Severity: ERROR State: 23505 Detail: ...".
+  // The server message may quote data, so look after its final newline first.
+  auto text = error_text(e);
+  auto at = text.find("\n Severity: ");
+  if (at == std::string::npos)
+    at = text.find(" Severity: ");
+  if (at == std::string::npos)
+    return {};
+  auto state = text.find(" State: ", at);
+  if (state == std::string::npos || state + 13 > text.size())
+    return {};
+  auto code = text.substr(state + 8, 5);
+  bool valid = std::all_of(code.begin(), code.end(), [](unsigned char c) {
+    return std::isdigit(c) || std::isupper(c);
+  });
+  return valid ? code : std::string{};
 }
 
-void postgres_store::execute_once(const std::string& sql) {
-  PQclear(checked(conn_.get(), PQexec(conn_.get(), sql.c_str())));
+postgres_store::postgres_store(postgres_connection connection)
+  : sql_store(postgres_sql(), rows_mode::own_text), connection_(std::move(connection)) {
+  set_session(open_postgres_session(connection_));
 }
 
-bool postgres_store::connection_lost() const {
-  return !conn_ || PQstatus(conn_.get()) != CONNECTION_OK;
+postgres_store::~postgres_store() = default;
+
+void postgres_store::discard(std::unique_ptr<poco_statement> s) {
+  leak_statement(std::move(s));
 }
 
 void postgres_store::reconnect_if_lost() {
-  if (!connection_lost())
+  if (has_session() && !reopen_ && session().isConnected())
     return;
-  // Prepared statements and any open transaction died with the old connection.
-  statements_.clear();
+  // The statements still kept never threw (those were leaked at once), so they hold no freed
+  // result: their destructors only skip DEALLOCATE on the dead connection and clear their last
+  // result. Poco then drops the session without PQfinish when the connection is lost
+  // (SessionHandle::disconnect only finishes a live one): that PGconn is leaked.
+  close_session();
   transaction_lost();
-  conn_.reset(connect(url_));
+  reopen_ = false;
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_connect_)
+    throw Poco::Data::ConnectionFailedException("not reconnecting yet: the last attempt failed");
+  try {
+    set_session(open_postgres_session(connection_));
+  } catch (...) {
+    next_connect_ = now + std::chrono::seconds(1);
+    throw;
+  }
+}
+
+void postgres_store::begin_transaction() {
+  auto& s = session();
+  // Poco's flag outlives a failed COMMIT (SessionHandle::commit): begin() would throw.
+  if (s.isTransaction())
+    s.rollback();
+  s.begin();
+}
+
+void postgres_store::commit_now() {
+  // A failed COMMIT leaves Poco's transaction flag set: guarded() then rolls back, which clears
+  // it, or opens a new session when even that fails.
+  session().commit();
+}
+
+void postgres_store::rollback_now() {
+  try {
+    session().rollback();
+  } catch (...) {
+    reopen_ = true;
+    throw;
+  }
+}
+
+std::string postgres_store::redacted(const std::exception& e) const {
+  auto text = error_text(e);
+  for (auto at = text.find(connection_.conninfo); at != std::string::npos && !connection_.conninfo.empty();
+       at = text.find(connection_.conninfo, at))
+    text.replace(at, connection_.conninfo.size(), "(connection string)");
+  return text;
 }
 
 caf::error postgres_store::translate(const std::exception& e, const std::string& what) {
-  const auto* pe = dynamic_cast<const pg_error*>(&e);
-  auto state = pe ? pe->sqlstate() : std::string{};
-  auto text = what + ": " + e.what();
+  auto state = postgres_sqlstate(e);
+  auto text = what + ": " + redacted(e);
   if (!state.empty())
     text += " (SQLSTATE " + state + ")";
-  if (transient(state) || connection_lost())
+  bool lost = !has_session() || !session().isConnected();
+  if (transient(state) || lost || is<Poco::Data::ConnectionFailedException>(e)
+      || is<Poco::Data::NotConnectedException>(e)
+      || is<Poco::Data::PostgreSQL::ConnectionException>(e))
     return make_error(errc::unavailable, std::move(text));
   if (state == "23505" || state == "23503")
     return make_error(errc::conflict, std::move(text));
@@ -277,8 +287,8 @@ postgres_store::commit(const std::vector<write_op>& ops) {
     for (int attempt = 1;; ++attempt) {
       try {
         return write_batch(ops);
-      } catch (const pg_error& e) {
-        if (e.sqlstate() != "23503" || attempt == 3)
+      } catch (const std::exception& e) {
+        if (postgres_sqlstate(e) != "23503" || attempt == 3)
           throw;
         abandon_transaction();
       }
@@ -290,7 +300,7 @@ std::vector<write_result> postgres_store::write_batch(const std::vector<write_op
   std::vector<write_result> out(ops.size());
   if (ops.empty())
     return out;
-  auto parts = segments(ops);
+  auto parts = batch_segments(ops);
   // Send updates are rare (one per message sent): a statement each, before the batch statement.
   bool sends = std::any_of(ops.begin(), ops.end(), [](const write_op& op) { return op.send.has_value(); });
   // One statement is atomic on its own; several need a transaction around them.
@@ -365,18 +375,17 @@ std::vector<write_result> postgres_store::write_batch(const std::vector<write_op
 }
 
 caf::expected<std::unique_ptr<store>> open_postgres_store(const std::string& url) {
-  char* parse_error = nullptr;
-  if (auto* options = PQconninfoParse(url.c_str(), &parse_error)) {
-    PQconninfoFree(options);
-  } else {
-    std::string why = parse_error ? parse_error : "out of memory";
-    PQfreemem(parse_error);
-    return make_error(errc::invalid_argument, "postgresql: bad database URL: " + why);
-  }
+  auto connection = postgres_connection_of(url);
+  if (!connection)
+    return connection.error();
+  auto conninfo = connection->conninfo;
   try {
-    return std::unique_ptr<store>{new postgres_store(url)};
+    return std::unique_ptr<store>{new postgres_store(std::move(*connection))};
   } catch (const std::exception& e) {
-    return make_error(errc::unavailable, std::string{"postgresql: cannot connect: "} + e.what());
+    auto text = error_text(e);
+    if (auto at = text.find(conninfo); at != std::string::npos)
+      text.replace(at, conninfo.size(), "(connection string)");
+    return make_error(errc::unavailable, "postgresql: cannot connect: " + text);
   }
 }
 

@@ -1,23 +1,23 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
-#include <unordered_map>
 
 #include <caf/expected.hpp>
-#include <libpq-fe.h>
 
+#include "persistence/postgres_url.hpp"
 #include "persistence/sql_store.hpp"
 
 namespace smsd {
 
-/// The store on one PostgreSQL connection (synchronous_commit on), through libpq: Poco 1.11's
-/// PostgreSQL connector double-frees a statement that failed once (docs/persistence.md).
-/// After the server dropped the connection, the next operation reconnects.
+/// The store on one PostgreSQL session (Poco::Data::PostgreSQL, synchronous_commit on).
+/// After the server dropped the connection, the next operation opens a new session.
 class postgres_store : public sql_store {
 public:
-  /// Connects; throws std::runtime_error when the server cannot be reached.
-  explicit postgres_store(std::string url);
+  /// Connects; throws when the server cannot be reached.
+  explicit postgres_store(postgres_connection connection);
+  ~postgres_store() override;
 
   const char* dialect() const override { return "postgresql"; }
 
@@ -26,28 +26,38 @@ public:
   caf::expected<std::vector<write_result>> commit(const std::vector<write_op>& ops) override;
 
 protected:
-  std::size_t execute(const std::string& sql, params values) override;
-  std::unique_ptr<query_result> query(const std::string& sql, params values) override;
-  void execute_once(const std::string& sql) override;
   caf::error translate(const std::exception& e, const std::string& what) override;
   void reconnect_if_lost() override;
+  void discard(std::unique_ptr<poco_statement> s) override;
+  void begin_transaction() override;
+  void commit_now() override;
+  void rollback_now() override;
 
 private:
-  using result_ptr = std::unique_ptr<PGresult, decltype(&PQclear)>;
-  using conn_ptr = std::unique_ptr<PGconn, decltype(&PQfinish)>;
-
-  result_ptr run(const std::string& sql, params values);
-  const std::string& prepared_name(const std::string& sql, std::size_t param_count);
   std::vector<write_result> write_batch(const std::vector<write_op>& ops);
-  bool connection_lost() const;
+  /// The exception's text without the connection string (Poco puts it in some messages, and it
+  /// may hold the password).
+  std::string redacted(const std::exception& e) const;
 
-  std::string url_;
-  conn_ptr conn_;
-  /// Server-side prepared statement names, keyed by the address of the SQL text in
-  /// postgres_sql(), which lives as long as the program.
-  std::unordered_map<const std::string*, std::string> statements_;
-  int next_statement_ = 0;
+  postgres_connection connection_;
+  /// Set when a ROLLBACK failed: Poco's transaction flag may be stuck, so open a new session.
+  bool reopen_ = false;
+  /// A failed connect leaks its connection inside Poco 1.11: at most one attempt per second.
+  std::chrono::steady_clock::time_point next_connect_{};
 };
+
+/// Opens a Poco PostgreSQL session (connect, then SET synchronous_commit = on and
+/// client_min_messages = error); a password holding a space goes through a password file that
+/// exists only while connecting. Throws on failure.
+std::unique_ptr<Poco::Data::Session> open_postgres_session(const postgres_connection& c);
+
+/// Runs one statement on a session on a statement of its own: destroyed after it succeeded,
+/// leaked if it threw (leak_statement).
+void run_postgres_once(Poco::Data::Session& session, const std::string& sql);
+
+/// The SQLSTATE Poco's PostgreSQL connector wrote into an exception's text ("State: 23505"), or
+/// "" when there is none (client-side errors, a failed COMMIT).
+std::string postgres_sqlstate(const std::exception& e);
 
 /// Connects to the database of a postgresql:// URL.
 caf::expected<std::unique_ptr<store>> open_postgres_store(const std::string& url);

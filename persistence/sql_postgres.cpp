@@ -192,6 +192,7 @@ dialect_sql make() {
   s.migrations = {version_1(), version_2(), version_3(), version_4(), version_5()};
 
   s.begin_write = "BEGIN";
+  s.begin_read = "";
   s.commit = "COMMIT";
   s.rollback = "ROLLBACK";
   // Serializes migrating processes: the second waits, then sees the first one's versions.
@@ -212,7 +213,7 @@ dialect_sql make() {
                      "$18, $19, $20, $21, $22, $23)";
   s.message_by_id = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE id = $1";
   s.message_by_sid = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE message_sid = $1";
-  s.message_exists = "SELECT 1 AS ok FROM sms_messages WHERE id = $1";
+  s.message_guard_state = "";
   // FOR KEY SHARE: a concurrent delete of the attendee (or its event) waits for our insert.
   s.attendee_of_event_locked =
     "SELECT 1 AS ok FROM attendees WHERE event_id = $1 AND id = $2 FOR KEY SHARE";

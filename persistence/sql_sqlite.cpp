@@ -194,6 +194,7 @@ dialect_sql make() {
   // BEGIN IMMEDIATE takes the write lock up front: two writers never deadlock upgrading a read
   // lock, and concurrent migrations queue behind each other (busy_timeout).
   s.begin_write = "BEGIN IMMEDIATE";
+  s.begin_read = "BEGIN";
   s.commit = "COMMIT";
   s.rollback = "ROLLBACK";
   s.lock_migrations = "";
@@ -211,7 +212,8 @@ dialect_sql make() {
                      "?18, ?19, ?20, ?21, ?22, ?23)";
   s.message_by_id = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE id = ?1";
   s.message_by_sid = "SELECT " SMSD_MESSAGE_COLUMNS " FROM sms_messages WHERE message_sid = ?1";
-  s.message_exists = "SELECT 1 AS ok FROM sms_messages WHERE id = ?1";
+  s.message_guard_state =
+    "SELECT id, status, status_rank, status_updated_at FROM sms_messages WHERE id = ?1";
   s.attendee_of_event_locked = "SELECT 1 AS ok FROM attendees WHERE event_id = ?1 AND id = ?2";
   s.event_keys_by_message = R"(SELECT dedup_key FROM sms_status_events WHERE message_id = ?1
                                UNION
@@ -316,6 +318,8 @@ dialect_sql make() {
                                from_phone = COALESCE(NULLIF(?6, ''), from_phone),
                                num_segments = COALESCE(?7, num_segments)
                              WHERE id = ?1)";
+  // The guard (status_rank < ?5 AND ...) decides; sqlite_store::write_batch tells which ops it
+  // let through from the row count, the rows' state after it, or their state before it.
   s.update_message_guarded = R"(UPDATE sms_messages SET
                                   status = ?3,
                                   provider_status = COALESCE(?4, provider_status),
@@ -331,10 +335,13 @@ dialect_sql make() {
                                   AND (?5 < 5 OR status = 'delivered'))";
   // message_id only if the message still exists: a message deleted meanwhile must not fail the
   // whole batch on its foreign key.
+  // ?11 = 1: the caller knows the message exists (its update in this transaction found it),
+  // which saves the lookup.
   s.insert_status_event = R"(INSERT INTO sms_status_events
                                (message_id, message_sid, provider_status, error_code, source,
                                 dedup_key, payload, received_at, applied, disposition)
-                             VALUES ((SELECT id FROM sms_messages WHERE id = ?1),
+                             VALUES (CASE WHEN ?11 = 1 THEN ?1
+                                          ELSE (SELECT id FROM sms_messages WHERE id = ?1) END,
                                      ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                              ON CONFLICT (dedup_key) DO NOTHING)";
   s.resolve_status_event = R"(UPDATE sms_status_events SET

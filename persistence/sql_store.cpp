@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <Poco/Data/DataException.h>
 #include <nlohmann/json.hpp>
 
 #include "common/time.hpp"
@@ -160,6 +161,31 @@ int latest_known(const dialect_sql& sql) {
 
 } // namespace
 
+std::vector<std::pair<std::size_t, std::size_t>> batch_segments(const std::vector<write_op>& ops) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  std::unordered_set<std::string> messages;
+  std::unordered_set<std::int64_t> events;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const auto& op = ops[i];
+    bool clash = op.update && messages.count(op.update->message_id) > 0;
+    for (const auto& r : op.resolutions)
+      clash = clash || events.count(r.event_id) > 0;
+    if (clash) {
+      out.emplace_back(begin, i);
+      begin = i;
+      messages.clear();
+      events.clear();
+    }
+    if (op.update)
+      messages.insert(op.update->message_id);
+    for (const auto& r : op.resolutions)
+      events.insert(r.event_id);
+  }
+  out.emplace_back(begin, ops.size());
+  return out;
+}
+
 // -- conversions ------------------------------------------------------------------------------
 
 Var to_var(const std::string& v) {
@@ -187,10 +213,10 @@ Var to_var(bool v) {
 }
 
 std::size_t row_view::position(const char* column) const {
-  for (std::size_t i = 0; i < rs_.columns(); ++i)
-    if (std::strcmp(rs_.column_name(i), column) == 0)
-      return i;
-  throw std::logic_error(std::string{"query result has no column "} + column);
+  auto i = rs_.find_column(column);
+  if (i == rs_.columns())
+    throw std::logic_error(std::string{"query result has no column "} + column);
+  return i;
 }
 
 std::string row_view::text(const char* column) const {
@@ -221,15 +247,103 @@ bool row_view::flag(const char* column) const {
   return int64(column) != 0;
 }
 
+// -- statements and sessions ---------------------------------------------------------------------
+
+sql_store::~sql_store() = default;
+
+Poco::Data::Session& sql_store::session() {
+  if (!session_)
+    throw Poco::Data::NotConnectedException("no database session");
+  return *session_;
+}
+
+void sql_store::set_session(std::unique_ptr<Poco::Data::Session> s) {
+  close_session();
+  session_ = std::move(s);
+}
+
+void sql_store::close_session() {
+  // Statements first: their destructors still use the session.
+  statements_.clear();
+  session_.reset();
+  in_transaction_ = false;
+}
+
+poco_statement& sql_store::statement_for(const std::string& sql, std::size_t params) {
+  auto i = statements_.find(&sql);
+  if (i == statements_.end())
+    i = statements_.emplace(&sql, std::make_unique<poco_statement>(session(), sql, params,
+                                                                   rows_)).first;
+  return *i->second;
+}
+
+void sql_store::discard_statement(const std::string& sql) {
+  auto i = statements_.find(&sql);
+  if (i == statements_.end())
+    return;
+  auto failed = std::move(i->second);
+  statements_.erase(i);
+  discard(std::move(failed));
+}
+
+std::size_t sql_store::execute(const std::string& sql, params values) {
+  auto& stmt = statement_for(sql, values.size());
+  try {
+    return stmt.run(values);
+  } catch (...) {
+    discard_statement(sql);
+    throw;
+  }
+}
+
+std::unique_ptr<query_result> sql_store::query(const std::string& sql, params values) {
+  auto& stmt = statement_for(sql, values.size());
+  try {
+    stmt.run(values);
+    return stmt.rows();
+  } catch (...) {
+    discard_statement(sql);
+    throw;
+  }
+}
+
+std::unique_ptr<query_result> sql_store::query_keys(const std::string& list_sql,
+                                                   const std::string& key_sql,
+                                                   const std::vector<std::string>& keys) {
+  return query(list_sql, {json_list(keys)});
+}
+
+void sql_store::execute_once(const std::string& sql) {
+  auto stmt = std::make_unique<poco_statement>(session(), sql, 0);
+  try {
+    stmt->run({});
+  } catch (...) {
+    discard(std::move(stmt));
+    throw;
+  }
+}
+
 // -- transactions ------------------------------------------------------------------------------
 
 void sql_store::begin_write() {
-  execute(sql_.begin_write, {});
+  begin_transaction();
   in_transaction_ = true;
 }
 
+void sql_store::begin_read() {
+  if (sql_.begin_read.empty())
+    return;
+  execute(sql_.begin_read, {});
+  in_transaction_ = true;
+}
+
+void sql_store::end_read() {
+  if (!sql_.begin_read.empty())
+    commit_transaction();
+}
+
 void sql_store::commit_transaction() {
-  execute(sql_.commit, {});
+  commit_now();
   in_transaction_ = false;
 }
 
@@ -238,7 +352,7 @@ void sql_store::abandon_transaction() {
     return;
   in_transaction_ = false;
   try {
-    execute(sql_.rollback, {});
+    rollback_now();
   } catch (...) {
     // The transaction is gone with the connection, or was rolled back by the database already.
   }
@@ -361,21 +475,17 @@ sql_store::pending_events(const std::string& sid) {
   });
 }
 
-namespace {
-
-/// A list of keys as one statement parameter: a JSON array of strings.
 Var json_list(const std::vector<std::string>& values) {
   // PostgreSQL text must be valid UTF-8: a bad byte becomes U+FFFD, which matches no key.
   return to_var(nlohmann::json(values).dump(-1, ' ', false,
                                             nlohmann::json::error_handler_t::replace));
 }
 
-} // namespace
-
 caf::expected<std::vector<loaded_state>>
 sql_store::load_messages(const std::vector<message_key>& keys) {
   return guarded("load messages", [&]() -> caf::expected<std::vector<loaded_state>> {
     std::vector<loaded_state> out(keys.size());
+    begin_read();
     std::vector<std::string> ids;
     std::vector<std::string> sids;
     for (const auto& k : keys)
@@ -383,10 +493,11 @@ sql_store::load_messages(const std::vector<message_key>& keys) {
         (k.kind == message_key::by_id ? ids : sids).push_back(k.value);
     std::unordered_map<std::string, message_record> by_id;
     std::unordered_map<std::string, std::string> id_of_sid;
-    auto read_rows = [&](const std::string& sql, const std::vector<std::string>& list) {
+    auto read_rows = [&](const std::string& list_sql, const std::string& key_sql,
+                         const std::vector<std::string>& list) {
       if (list.empty())
         return;
-      auto rs = query(sql, {json_list(list)});
+      auto rs = query_keys(list_sql, key_sql, list);
       for (std::size_t i = 0; i < rs->rows(); ++i) {
         auto m = read_message(row_view{*rs, i});
         if (m.message_sid)
@@ -395,8 +506,8 @@ sql_store::load_messages(const std::vector<message_key>& keys) {
         by_id.emplace(std::move(id), std::move(m));
       }
     };
-    read_rows(sql_.messages_by_ids, ids);
-    read_rows(sql_.messages_by_sids, sids);
+    read_rows(sql_.messages_by_ids, sql_.message_by_id, ids);
+    read_rows(sql_.messages_by_sids, sql_.message_by_sid, sids);
 
     // Each key's row, and the SID whose pending events it needs.
     std::vector<std::optional<std::string>> sid_of_key(keys.size());
@@ -420,16 +531,20 @@ sql_store::load_messages(const std::vector<message_key>& keys) {
       if (sid_of_key[i] && asked.insert(*sid_of_key[i]).second)
         pending_sids.push_back(*sid_of_key[i]);
     }
-    if (pending_sids.empty())
+    if (pending_sids.empty()) {
+      end_read();
       return out;
+    }
     std::unordered_map<std::string, std::vector<status_event_record>> pending;
-    for (auto& e : read_events(*query(sql_.pending_events_of_sids, {json_list(pending_sids)})))
+    for (auto& e :
+         read_events(*query_keys(sql_.pending_events_of_sids, sql_.pending_events, pending_sids)))
       if (e.message_sid)
         pending[*e.message_sid].push_back(std::move(e)); // still oldest first
     for (std::size_t i = 0; i < keys.size(); ++i)
       if (sid_of_key[i])
         if (auto it = pending.find(*sid_of_key[i]); it != pending.end())
           out[i].pending = it->second;
+    end_read();
     return out;
   });
 }

@@ -7,27 +7,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include <Poco/Data/Session.h>
 #include <Poco/Dynamic/Var.h>
 
 #include "common/errors.hpp"
 #include "persistence/dialect_sql.hpp"
+#include "persistence/poco_statement.hpp"
 #include "persistence/store.hpp"
 
 namespace smsd {
-
-/// The rows a query returned, whatever the driver.
-class query_result {
-public:
-  virtual ~query_result() = default;
-  virtual std::size_t rows() const = 0;
-  virtual std::size_t columns() const = 0;
-  /// Valid as long as the result is.
-  virtual const char* column_name(std::size_t col) const = 0;
-  virtual bool is_null(std::size_t row, std::size_t col) const = 0;
-  virtual std::string text(std::size_t row, std::size_t col) const = 0;
-  virtual std::int64_t int64(std::size_t row, std::size_t col) const = 0;
-};
 
 /// Reads one row of a query_result by column name.
 class row_view {
@@ -48,8 +40,9 @@ private:
 };
 
 /// What SQLite and PostgreSQL share: every store method but commit(), written once over the
-/// dialect's SQL text (dialect_sql) and two primitives each driver implements. Parameters are
-/// typed values (text, integers, or empty for NULL); booleans travel as 0/1.
+/// dialect's SQL text (dialect_sql) on one Poco::Data::Session, with one long-lived
+/// poco_statement per SQL text. Parameters are typed values (text, integers, or empty for NULL);
+/// booleans travel as 0/1.
 class sql_store : public store {
 public:
   caf::expected<migration_status> migrate() override;
@@ -118,30 +111,56 @@ public:
 protected:
   using params = std::initializer_list<Poco::Dynamic::Var>;
 
-  explicit sql_store(const dialect_sql& sql) : sql_(sql) {}
+  /// `rows`: how kept statements read their rows (poco_statement).
+  sql_store(const dialect_sql& sql, rows_mode rows) : sql_(sql), rows_(rows) {}
+  ~sql_store() override;
 
   // -- what each driver provides; all may throw, guarded() catches -------------------------------
 
-  /// Runs `sql` (a member of sql_, prepared once per connection); returns the rows affected.
-  virtual std::size_t execute(const std::string& sql, params values) = 0;
-  /// Runs the query `sql` (a member of sql_, prepared once per connection).
-  virtual std::unique_ptr<query_result> query(const std::string& sql, params values) = 0;
-  /// Runs SQL that runs once in a lifetime (a migration step), without preparing it.
-  virtual void execute_once(const std::string& sql) = 0;
   /// Maps a driver exception to our error (see store.hpp).
   virtual caf::error translate(const std::exception& e, const std::string& what) = 0;
-  /// Reopens a connection the server dropped; called before each operation.
+  /// Reopens a session the server dropped; called before each operation.
   virtual void reconnect_if_lost() {}
+  /// Disposes of a statement that threw (SQLite: destroys it; PostgreSQL: leaks it).
+  virtual void discard(std::unique_ptr<poco_statement> s) = 0;
+  /// The rows of a query for many keys at once: `list_sql` takes them as one JSON array,
+  /// `key_sql` (the same query for one key) one at a time. By default `list_sql`, one statement.
+  virtual std::unique_ptr<query_result> query_keys(const std::string& list_sql,
+                                                   const std::string& key_sql,
+                                                   const std::vector<std::string>& keys);
+  /// Transactions; by default the dialect's SQL as statements.
+  virtual void begin_transaction() { execute(sql_.begin_write, {}); }
+  virtual void commit_now() { execute(sql_.commit, {}); }
+  virtual void rollback_now() { execute(sql_.rollback, {}); }
 
   // -- shared machinery ---------------------------------------------------------------------------
 
+  /// Runs `sql` (a member of sql_) with its kept statement; returns the rows affected.
+  std::size_t execute(const std::string& sql, params values);
+  /// Runs the query `sql` (a member of sql_) with its kept statement.
+  std::unique_ptr<query_result> query(const std::string& sql, params values);
+  /// Runs SQL that runs once in a lifetime (a migration step) on a statement of its own.
+  void execute_once(const std::string& sql);
+
+  /// The open session; throws Poco::Data::NotConnectedException if there is none.
+  Poco::Data::Session& session();
+  /// Installs a newly opened session. The statements of the one before are destroyed first.
+  void set_session(std::unique_ptr<Poco::Data::Session> s);
+  bool has_session() const { return session_ != nullptr; }
+  /// Destroys the kept statements (none of them ever threw: those were discarded) and the
+  /// session; the next operation must open one.
+  void close_session();
+
   void begin_write();
+  /// A read transaction (sql_.begin_read), if the dialect has one; ended by end_read().
+  void begin_read();
+  void end_read();
   void commit_transaction();
   /// Rolls back an open transaction, ignoring errors (the connection may be gone).
   void abandon_transaction();
   /// Writes a send update (inside the caller's transaction); returns whether the row exists.
   bool write_send(const send_update& s);
-  /// Forgets an open transaction (the connection that held it is gone).
+  /// Forgets an open transaction (the session that held it is gone).
   void transaction_lost() { in_transaction_ = false; }
 
   /// Runs f, turning every exception into our error and rolling back what f left open.
@@ -152,9 +171,23 @@ protected:
 
 private:
   std::optional<message_record> load_message(const std::string& sql, const std::string& key);
+  poco_statement& statement_for(const std::string& sql, std::size_t params);
+  /// Takes `sql`'s statement out of the cache and discards it (it threw).
+  void discard_statement(const std::string& sql);
 
+  rows_mode rows_;
+  // Declared before the statements: destroyed after them.
+  std::unique_ptr<Poco::Data::Session> session_;
+  /// Keyed by the address of the SQL text in the dialect's dialect_sql, which lives as long as
+  /// the program.
+  std::unordered_map<const std::string*, std::unique_ptr<poco_statement>> statements_;
   bool in_transaction_ = false;
 };
+
+/// [begin, end) ranges of ops in which no two updates target the same message and no two
+/// resolutions the same event, so that all updates, then all inserts, then all resolutions of
+/// a range write what its ops one by one would.
+std::vector<std::pair<std::size_t, std::size_t>> batch_segments(const std::vector<write_op>& ops);
 
 // -- parameters ---------------------------------------------------------------------------------
 
@@ -164,6 +197,8 @@ Poco::Dynamic::Var to_var(std::int64_t v);
 Poco::Dynamic::Var to_var(const std::optional<std::int64_t>& v);
 Poco::Dynamic::Var to_var(int v);
 Poco::Dynamic::Var to_var(bool v);
+/// A list of keys as one statement parameter: a JSON array of strings.
+Poco::Dynamic::Var json_list(const std::vector<std::string>& values);
 
 template <class F>
 auto sql_store::guarded(const char* what, F&& f) -> decltype(f()) {

@@ -1,10 +1,15 @@
 #include "persistence/sqlite_store.hpp"
 
 #include <filesystem>
-#include <mutex>
-#include <stdexcept>
 #include <system_error>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
+
+#include <Poco/Data/DataException.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
 
 namespace smsd {
 
@@ -12,222 +17,200 @@ using Poco::Dynamic::Var;
 
 namespace {
 
-/// A failed SQLite call, with its extended result code.
-class sqlite_error : public std::runtime_error {
-public:
-  sqlite_error(const std::string& message, int code)
-    : std::runtime_error(message), code_(code) {}
-
-  int code() const { return code_; }
-
-private:
-  int code_;
-};
-
-[[noreturn]] void fail(sqlite3* db, int rc) {
-  throw sqlite_error(sqlite3_errmsg(db), db ? sqlite3_extended_errcode(db) : rc);
+template <class T>
+bool is(const std::exception& e) {
+  return dynamic_cast<const T*>(&e) != nullptr;
 }
 
-/// A query's rows, copied out so that the statement can be reset at once.
-class sqlite_rows : public query_result {
-public:
-  explicit sqlite_rows(sqlite3_stmt* stmt) {
-    auto n = sqlite3_column_count(stmt);
-    for (int i = 0; i < n; ++i)
-      names_.emplace_back(sqlite3_column_name(stmt, i));
-  }
-
-  void add_row(sqlite3_stmt* stmt) {
-    for (int i = 0; i < static_cast<int>(names_.size()); ++i) {
-      cell c;
-      switch (sqlite3_column_type(stmt, i)) {
-        case SQLITE_NULL:
-          c.null = true;
-          break;
-        case SQLITE_INTEGER:
-          c.integer = true;
-          c.number = sqlite3_column_int64(stmt, i);
-          break;
-        default:
-          c.text.assign(reinterpret_cast<const char*>(sqlite3_column_text(stmt, i)),
-                        static_cast<std::size_t>(sqlite3_column_bytes(stmt, i)));
-      }
-      cells_.push_back(std::move(c));
-    }
-  }
-
-  std::size_t rows() const override { return names_.empty() ? 0 : cells_.size() / names_.size(); }
-  std::size_t columns() const override { return names_.size(); }
-  const char* column_name(std::size_t col) const override { return names_[col].c_str(); }
-  bool is_null(std::size_t row, std::size_t col) const override { return at(row, col).null; }
-  std::string text(std::size_t row, std::size_t col) const override {
-    const auto& c = at(row, col);
-    return c.integer ? std::to_string(c.number) : c.text;
-  }
-  std::int64_t int64(std::size_t row, std::size_t col) const override {
-    const auto& c = at(row, col);
-    return c.integer ? c.number : std::strtoll(c.text.c_str(), nullptr, 10);
-  }
-
-private:
-  struct cell {
-    bool null = false;
-    bool integer = false;
-    std::int64_t number = 0;
-    std::string text;
-  };
-
-  const cell& at(std::size_t row, std::size_t col) const {
-    return cells_.at(row * names_.size() + col);
-  }
-
-  std::vector<std::string> names_;
-  std::vector<cell> cells_;
+/// A batch whose guard results cannot be told from the rows after it: run it again, reading the
+/// stored state first.
+struct guard_unclear : std::exception {
+  const char* what() const noexcept override { return "status guard results unclear"; }
 };
 
-/// Resets a statement when the step loop leaves, however it leaves.
-struct reset_on_exit {
-  sqlite3_stmt* stmt;
-  ~reset_on_exit() { sqlite3_reset(stmt); }
-};
+/// update_message_guarded's WHERE clause (sql_sqlite.cpp), which decides: whether it lets an
+/// update with `rank` through a row holding `stored_status` at `stored_rank`.
+bool guard_passes(std::int64_t stored_rank, const std::string& stored_status, int rank) {
+  return stored_rank < rank && (rank < 5 || stored_status == "delivered");
+}
 
 } // namespace
 
-sqlite_store::sqlite_store(sqlite3* db)
-  : sql_store(sqlite_sql()), db_(db, &sqlite3_close_v2) {
+sqlite_store::sqlite_store(std::unique_ptr<Poco::Data::Session> session)
+  : sql_store(sqlite_sql(), rows_mode::learn_then_own) {
+  set_session(std::move(session));
 }
 
-// -- driver primitives --------------------------------------------------------------------------
+sqlite_store::~sqlite_store() = default;
 
-sqlite3_stmt* sqlite_store::bound(const std::string& sql, params values) {
-  auto i = statements_.find(&sql);
-  if (i == statements_.end()) {
-    sqlite3_stmt* stmt = nullptr;
-    auto rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size() + 1),
-                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK)
-      fail(db_.get(), rc);
-    i = statements_.emplace(&sql, stmt_ptr{stmt, &sqlite3_finalize}).first;
-  }
-  auto* stmt = i->second.get();
-  if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(values.size()))
-    throw sqlite_error("wrong number of parameters for: " + sql, SQLITE_MISUSE);
-  int pos = 1;
-  for (const auto& v : values) {
-    int rc;
-    if (v.isEmpty()) {
-      rc = sqlite3_bind_null(stmt, pos);
-    } else if (v.type() == typeid(std::string)) {
-      // The values outlive the statement's step loop: no copy needed.
-      const auto& s = v.extract<std::string>();
-      rc = sqlite3_bind_text(stmt, pos, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-    } else {
-      rc = sqlite3_bind_int64(stmt, pos, v.convert<Poco::Int64>());
-    }
-    if (rc != SQLITE_OK)
-      fail(db_.get(), rc);
-    ++pos;
-  }
-  return stmt;
-}
-
-std::size_t sqlite_store::execute(const std::string& sql, params values) {
-  auto* stmt = bound(sql, values);
-  reset_on_exit reset{stmt};
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-    continue;
-  if (rc != SQLITE_DONE)
-    fail(db_.get(), rc);
-  return static_cast<std::size_t>(sqlite3_changes(db_.get()));
-}
-
-std::unique_ptr<query_result> sqlite_store::query(const std::string& sql, params values) {
-  auto* stmt = bound(sql, values);
-  reset_on_exit reset{stmt};
-  auto rows = std::make_unique<sqlite_rows>(stmt);
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-    rows->add_row(stmt);
-  if (rc != SQLITE_DONE)
-    fail(db_.get(), rc);
-  return rows;
-}
-
-void sqlite_store::execute_once(const std::string& sql) {
-  char* message = nullptr;
-  auto rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &message);
-  if (rc != SQLITE_OK) {
-    std::string text = message ? message : sqlite3_errstr(rc);
-    sqlite3_free(message);
-    throw sqlite_error(text, sqlite3_extended_errcode(db_.get()));
-  }
+void sqlite_store::discard(std::unique_ptr<poco_statement> s) {
+  // SQLite statements may be destroyed after an error: the next use prepares a new one.
+  s.reset();
 }
 
 caf::error sqlite_store::translate(const std::exception& e, const std::string& what) {
-  const auto* se = dynamic_cast<const sqlite_error*>(&e);
-  auto code = se ? se->code() : SQLITE_ERROR;
-  auto text = what + ": " + e.what();
-  switch (code & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-      return make_error(errc::unavailable, std::move(text));
-    case SQLITE_CONSTRAINT:
-      if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY
-          || code == SQLITE_CONSTRAINT_FOREIGNKEY)
-        return make_error(errc::conflict, std::move(text));
-      return make_error(errc::invalid_argument, std::move(text));
-    default:
-      return make_error(errc::database, std::move(text));
+  namespace sq = Poco::Data::SQLite;
+  auto text = what + ": " + error_text(e);
+  // BUSY (past the busy timeout), LOCKED, IOERR, CANTOPEN: worth retrying.
+  if (is<sq::DBLockedException>(e) || is<sq::TableLockedException>(e)
+      || is<sq::IOErrorException>(e) || is<sq::CantOpenDBFileException>(e)
+      || is<Poco::Data::ConnectionFailedException>(e))
+    return make_error(errc::unavailable, std::move(text));
+  if (is<sq::ConstraintViolationException>(e)) {
+    // Poco reports the primary result code only; SQLite's message names the constraint kind
+    // (a primary key violation reads "UNIQUE constraint failed" too).
+    if (text.find("UNIQUE constraint failed") != std::string::npos
+        || text.find("FOREIGN KEY constraint failed") != std::string::npos)
+      return make_error(errc::conflict, std::move(text));
+    return make_error(errc::invalid_argument, std::move(text));
   }
+  return make_error(errc::database, std::move(text));
+}
+
+std::unique_ptr<query_result> sqlite_store::query_keys(const std::string&,
+                                                      const std::string& key_sql,
+                                                      const std::vector<std::string>& keys) {
+  auto& slot = per_key_[&key_sql];
+  auto& stmt = batch(slot, key_sql, 1);
+  stmt.clear_rows();
+  for (const auto& k : keys)
+    stmt.add_row({ref(k)});
+  stmt.run();
+  return stmt.rows();
 }
 
 // -- group commit -------------------------------------------------------------------------------
 
+poco_batch_statement& sqlite_store::batch(std::unique_ptr<poco_batch_statement>& slot,
+                                          const std::string& sql, std::size_t params) {
+  if (!slot)
+    slot = std::make_unique<poco_batch_statement>(session(), sql, params);
+  return *slot;
+}
+
 caf::expected<std::vector<write_result>> sqlite_store::commit(const std::vector<write_op>& ops) {
   return guarded("commit", [&]() -> caf::expected<std::vector<write_result>> {
-    std::vector<write_result> out(ops.size());
-    if (ops.empty())
-      return out;
-    begin_write();
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      const auto& op = ops[i];
-      auto& result = out[i];
-      bool refused = false;
-      if (op.send && !write_send(*op.send))
-        result.message_exists = false;
-      if (op.update) {
-        const auto& u = *op.update;
-        const auto& s = u.state;
-        result.updated =
-          execute(sql_.update_message_guarded,
-                  {to_var(u.message_id), to_var(u.message_sid), to_var(s.status),
-                   to_var(s.provider_status), to_var(s.status_rank), to_var(s.error_code),
-                   to_var(s.error_message), to_var(s.sent_at), to_var(s.delivered_at),
-                   to_var(s.raw_payload), to_var(s.status_updated_at)})
-          > 0;
-        if (!result.updated) {
-          refused = true;
-          result.message_exists = query(sql_.message_exists, {to_var(u.message_id)})->rows() > 0;
-        }
-      }
-      for (const auto& e : op.inserts) {
-        bool superseded = refused && e.applied;
-        execute(sql_.insert_status_event,
-                {to_var(e.message_id), to_var(e.message_sid), to_var(e.provider_status),
-                 to_var(e.error_code), to_var(e.source), to_var(e.dedup_key), to_var(e.payload),
-                 to_var(e.received_at), to_var(superseded ? false : e.applied),
-                 to_var(superseded ? std::string{disposition::superseded} : e.disposition)});
-      }
-      for (const auto& r : op.resolutions)
-        execute(sql_.resolve_status_event, {to_var(r.event_id), to_var(r.message_id),
-                                            to_var(r.applied), to_var(r.disposition)});
+    try {
+      return write_batch(ops, false);
+    } catch (const guard_unclear&) {
+      abandon_transaction();
+      return write_batch(ops, true);
     }
-    commit_transaction();
-    return out;
   });
+}
+
+std::vector<write_result> sqlite_store::write_batch(const std::vector<write_op>& ops,
+                                                   bool read_first) {
+  std::vector<write_result> out(ops.size());
+  if (ops.empty())
+    return out;
+  auto& states = batch(guard_states_, sql_.message_guard_state, 1);
+  auto& updates = batch(updates_, sql_.update_message_guarded, 11);
+  auto& inserts = batch(inserts_, sql_.insert_status_event, 11);
+  auto& resolutions = batch(resolutions_, sql_.resolve_status_event, 4);
+  for (auto* b : {&states, &updates, &inserts, &resolutions})
+    b->clear_rows(); // what a failed commit may have left
+  begin_write();
+  // Send updates are rare (one per message sent): a statement each, first, as on PostgreSQL.
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    if (ops[i].send && !write_send(*ops[i].send))
+      out[i].message_exists = false;
+  // The stored state of the segment's messages (no other writer runs inside BEGIN IMMEDIATE);
+  // calls f(op, status, rank, status_updated_at) for each message that exists.
+  auto read_states = [&](std::size_t begin, std::size_t end, auto&& f) {
+    std::unordered_map<std::string_view, std::size_t> op_of;
+    for (auto i = begin; i < end; ++i)
+      if (const auto& u = ops[i].update) {
+        states.add_row({ref(u->message_id)});
+        op_of.emplace(u->message_id, i);
+      }
+    if (states.run() == 0)
+      return;
+    auto rs = states.rows();
+    for (std::size_t row = 0; row < rs->rows(); ++row) {
+      row_view r{*rs, row};
+      f(op_of.at(r.text("id")), r.text("status"), r.int64("status_rank"),
+        r.int64("status_updated_at"));
+    }
+  };
+  // In a segment no message is updated twice and no event resolved twice, so all its updates,
+  // then all its inserts, then all its resolutions write what the ops one by one would.
+  std::vector<bool> refused(ops.size(), false);
+  static const std::string superseded_text{disposition::superseded};
+  for (auto [begin, end] : batch_segments(ops)) {
+    std::size_t expected = 0;
+    if (read_first) {
+      for (auto i = begin; i < end; ++i)
+        if (ops[i].update)
+          out[i].message_exists = false; // until its row is found
+      read_states(begin, end, [&](std::size_t i, const std::string& status, std::int64_t rank,
+                                  std::int64_t) {
+        out[i].message_exists = true;
+        out[i].updated = guard_passes(rank, status, ops[i].update->state.status_rank);
+        expected += out[i].updated ? 1 : 0;
+      });
+    }
+    std::size_t count = 0;
+    for (auto i = begin; i < end; ++i)
+      if (const auto& u = ops[i].update) {
+        const auto& s = u->state;
+        updates.add_row({ref(u->message_id), ref(u->message_sid), ref(s.status),
+                         ref(s.provider_status), ref(s.status_rank), ref(s.error_code),
+                         ref(s.error_message), ref(s.sent_at), ref(s.delivered_at),
+                         ref(s.raw_payload), ref(s.status_updated_at)});
+        ++count;
+      }
+    // The SQL guard decides what is written; its row count tells how many it let through.
+    const auto changed = updates.run();
+    if (read_first) {
+      if (changed != expected)
+        throw std::logic_error("the status guard changed " + std::to_string(changed)
+                               + " messages, predicted " + std::to_string(expected));
+    } else if (changed == count) {
+      for (auto i = begin; i < end; ++i)
+        if (ops[i].update)
+          out[i].updated = true;
+    } else {
+      // Some were refused. Each row the update changed now holds its status, rank and time; a
+      // refused one only if it held them already (the same update applied before). Unless
+      // those match exactly as many rows as it changed, do it all again reading first.
+      std::size_t matching = 0;
+      for (auto i = begin; i < end; ++i)
+        if (ops[i].update)
+          out[i].message_exists = false;
+      read_states(begin, end, [&](std::size_t i, const std::string& status, std::int64_t rank,
+                                  std::int64_t at) {
+        const auto& s = ops[i].update->state;
+        out[i].message_exists = true;
+        out[i].updated = rank == s.status_rank && status == s.status && at == s.status_updated_at;
+        matching += out[i].updated ? 1 : 0;
+      });
+      if (matching != changed)
+        throw guard_unclear{};
+    }
+    for (auto i = begin; i < end; ++i)
+      if (ops[i].update)
+        refused[i] = !out[i].updated;
+    for (auto i = begin; i < end; ++i)
+      for (const auto& e : ops[i].inserts) {
+        bool superseded = refused[i] && e.applied;
+        // No message is deleted inside this transaction: one the op's update found still exists.
+        bool exists = ops[i].update && (out[i].updated || out[i].message_exists)
+                      && e.message_id == ops[i].update->message_id;
+        inserts.add_row({ref(e.message_id), ref(e.message_sid), ref(e.provider_status),
+                         ref(e.error_code), ref(e.source), ref(e.dedup_key), ref(e.payload),
+                         ref(e.received_at), ref(superseded ? false : e.applied),
+                         superseded ? ref(superseded_text) : ref(e.disposition), ref(exists)});
+      }
+    inserts.run();
+    for (auto i = begin; i < end; ++i)
+      for (const auto& r : ops[i].resolutions)
+        resolutions.add_row({ref(r.event_id), ref(r.message_id), ref(r.applied),
+                             ref(r.disposition)});
+    resolutions.run();
+  }
+  commit_transaction();
+  return out;
 }
 
 // -- opening ------------------------------------------------------------------------------------
@@ -243,33 +226,20 @@ caf::expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path)
       return make_error(errc::unavailable,
                         "sqlite: cannot create folder " + folder.string() + ": " + ec.message());
   }
-  // SQLite's memory statistics take a process-wide mutex on every allocation, and this
-  // library (Debian's) has no lookaside allocator, so that is every few B-tree steps on every
-  // connection; smsd reads no statistics. It only applies before SQLite's first use.
-  static std::once_flag configured;
-  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
-  sqlite3* raw = nullptr;
-  // NOMUTEX: each connection is used by one thread at a time (a worker's own, or a store_pool
-  // borrower's), so SQLite's per-connection mutex only costs.
-  auto rc = sqlite3_open_v2(path.c_str(), &raw,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                            nullptr);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close_v2)> db{raw, &sqlite3_close_v2};
-  if (rc != SQLITE_OK)
-    return make_error(errc::unavailable, "sqlite: cannot open " + path + ": "
-                                           + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  // busy_timeout first: switching to WAL needs a lock another connection may hold.
-  char* message = nullptr;
-  rc = sqlite3_exec(db.get(),
-                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; "
-                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-                    nullptr, nullptr, &message);
-  if (rc != SQLITE_OK) {
-    std::string why = message ? message : sqlite3_errstr(rc);
-    sqlite3_free(message);
-    return make_error(errc::unavailable, "sqlite: cannot configure " + path + ": " + why);
+  init_poco_data();
+  try {
+    // Login timeout 0: Poco retries a failed open until that timeout has passed, and sets it as
+    // the busy timeout, which the PRAGMA below then sets.
+    auto session =
+      std::make_unique<Poco::Data::Session>(Poco::Data::SQLite::Connector::KEY, path, 0);
+    // busy_timeout first: switching to WAL needs a lock another connection may hold.
+    for (const char* pragma : {"PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL",
+                               "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"})
+      *session << pragma, Poco::Data::Keywords::now;
+    return std::unique_ptr<store>{new sqlite_store(std::move(session))};
+  } catch (const std::exception& e) {
+    return make_error(errc::unavailable, "sqlite: cannot open " + path + ": " + error_text(e));
   }
-  return std::unique_ptr<store>{new sqlite_store(db.release())};
 }
 
 } // namespace smsd

@@ -163,6 +163,34 @@ STORE_TEST("a refused update stores its applied events as superseded", "") {
   CHECK(first.disposition == disposition::applied);
 }
 
+STORE_TEST("an update identical to the stored state is refused, alone or beside applied ones",
+           "") {
+  // The same status at the same time again: the rows after it look the same either way (SQLite
+  // then reads the stored state first and runs the batch again).
+  auto s = seeded_store(url);
+  ok(s->insert_message(make_message("m1", "SM1")));
+  ok(s->insert_message(make_message("m2", "SM2")));
+  commit_ok(*s, {status_op("m1", "SM1", "sent", "sent", 3, 2'000)});
+  auto again = status_op("m1", "SM1", "sent", "sent", 3, 2'000);
+  again.inserts[0].dedup_key = "again";
+  auto r = commit_ok(*s, {again, status_op("m2", "SM2", "sent", "sent", 3, 2'500)});
+  CHECK_FALSE(r[0].updated);
+  CHECK(r[0].message_exists);
+  CHECK(r[1].updated);
+  CHECK(only_event(*s, "m1", "again").disposition == disposition::superseded);
+  CHECK(only_event(*s, "m2", "SM2:sent:2500").disposition == disposition::applied);
+  CHECK(find_or_fail(*s, "m2").state.status_rank == 3);
+  // Alone, and with a missing message beside it.
+  auto alone = status_op("m1", "SM1", "sent", "sent", 3, 2'000);
+  alone.inserts[0].dedup_key = "alone";
+  auto missing = status_op("m9", "SM9", "sent", "sent", 3, 2'000);
+  r = commit_ok(*s, {alone, missing});
+  CHECK_FALSE(r[0].updated);
+  CHECK(r[0].message_exists);
+  CHECK_FALSE(r[1].updated);
+  CHECK_FALSE(r[1].message_exists);
+}
+
 STORE_TEST("a status event with a known dedup key is stored once", "") {
   auto s = seeded_store(url);
   ok(s->insert_message(make_message("m1", "SM1")));
