@@ -11,8 +11,8 @@
 #
 # Everything binds to 127.0.0.1 and is stopped by its own pid.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 (($# >= 2)) || die "usage: $0 BUILD_A BUILD_B [--database D] [--pairs N] [--messages M] [--connections C]"
 build_a="$(cd "$1" && pwd)"
@@ -44,7 +44,7 @@ smsd_pid=""
 pg_url=""
 cleanup() {
   local rc=$?
-  [[ -n "$smsd_pid" ]] && kill -TERM "$smsd_pid" 2>/dev/null && wait "$smsd_pid" 2>/dev/null || true
+  if [[ -n "$smsd_pid" ]]; then stop_child "$smsd_pid" smsd; fi
   [[ -n "$pg_url" ]] && "$SMSD_ROOT/scripts/pg-test-cluster.sh" stop "$work/pg" >/dev/null || true
   rm -rf "$work"
   exit "$rc"
@@ -75,11 +75,11 @@ run() {
     "$build/smsd" serve </dev/null >"$work/smsd-$i.log" 2>&1 &
   smsd_pid=$!
   wait_for_port "$port" 30 "$smsd_pid" || die "smsd ($label) did not start: $(tail -n 5 "$work/smsd-$i.log")"
-  t0="$(awk '{print $14 + $15}' "/proc/$smsd_pid/stat")"
+  t0="$(cpu_ticks "$smsd_pid")"
   out="$(timeout 300 "$build_b/bench/callback_load" --target "127.0.0.1:$port" \
     --auth-token bench-auth-token --account-sid "$account_sid" --connections "$connections" \
     --messages "$messages" --duration 120 --run-id "run$i" </dev/null)" || die "run $i failed"
-  t1="$(awk '{print $14 + $15}' "/proc/$smsd_pid/stat")"
+  t1="$(cpu_ticks "$smsd_pid")"
   kill -TERM "$smsd_pid"
   wait "$smsd_pid" || true
   smsd_pid=""
@@ -108,7 +108,6 @@ echo "B = $build_b"
 echo "$database, $messages messages x (sent, delivered), $connections connections, $pairs pairs"
 printf '%-3s %9s %8s %9s\n' build 'req/s' 'p99 ms' 'cpu us/r'
 for row in "${rows[@]}"; do printf '%-3s %9s %8s %9s\n' $row; done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 echo "medians"
 for v in A B; do
   rps=() p99=() cpu=()

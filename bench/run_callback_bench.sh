@@ -30,27 +30,9 @@
 # ...), else smsd's defaults. SMSD_BUILD_DIR picks the build.
 # Exit status: 0 if every run answered every request 200 on every connection, 1 otherwise.
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$SMSD_ROOT"
-
-# A value from a RESULT line of key=value pairs.
-field() { # field KEY LINE
-  local kv
-  for kv in $2; do
-    [[ "$kv" == "$1="* ]] && { printf '%s' "${kv#*=}"; return; }
-  done
-}
-
-# CPU time (user + system, in clock ticks) a process has used so far.
-cpu_ticks() {
-  awk '{print $14 + $15}' "/proc/$1/stat"
-}
-
-# The whole box's CPU time so far, in clock ticks: "busy idle" (idle includes iowait).
-box_ticks() {
-  awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat
-}
 
 # smsd's group-commit counters from GET /metrics: "commits ops seconds", then the seconds and
 # report count of each report stage (bash's /dev/tcp, so no curl is needed). Prints zeros if the
@@ -136,18 +118,7 @@ pg_started=0
 
 stop_smsd() {
   [[ -n "$smsd_pid" ]] || return 0
-  if kill -0 "$smsd_pid" 2>/dev/null; then
-    kill -TERM "$smsd_pid" 2>/dev/null || true
-    for _ in $(seq 200); do
-      kill -0 "$smsd_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$smsd_pid" 2>/dev/null; then
-      log "smsd ($smsd_pid) did not stop within 20 s of SIGTERM; killing it"
-      kill -KILL "$smsd_pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$smsd_pid" 2>/dev/null || true
+  stop_child "$smsd_pid" smsd
   smsd_pid=""
 }
 

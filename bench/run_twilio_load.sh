@@ -39,17 +39,9 @@
 # Exit status: 0 if every answer of every run was 200 and every one was stored; 1 otherwise
 # (also on wrk's socket errors or timeouts, or a callback stored without its message).
 set -euo pipefail
-# shellcheck source-path=SCRIPTDIR source=../scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$SMSD_ROOT"
-
-# A value from a row of key=value pairs.
-field() { # field KEY LINE
-  local kv
-  for kv in $2; do
-    [[ "$kv" == "$1="* ]] && { printf '%s' "${kv#*=}"; return; }
-  done
-}
 
 builds=""
 databases="sqlite postgresql"
@@ -122,18 +114,7 @@ pg_url=""
 
 stop_smsd() {
   [[ -n "$smsd_pid" ]] || return 0
-  if kill -0 "$smsd_pid" 2>/dev/null; then
-    kill -TERM "$smsd_pid" 2>/dev/null || true
-    for _ in $(seq 200); do
-      kill -0 "$smsd_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$smsd_pid" 2>/dev/null; then
-      log "smsd ($smsd_pid) did not stop within 20 s of SIGTERM; killing it"
-      kill -KILL "$smsd_pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$smsd_pid" 2>/dev/null || true
+  stop_child "$smsd_pid" smsd
   smsd_pid=""
 }
 
@@ -160,9 +141,6 @@ psql_q() { # psql_q DATABASE SQL...: unaligned, tab-separated, no headers
   timeout 600 psql "${pg_url%/postgres}/$dbname" -X -q -At -F $'\t' -v ON_ERROR_STOP=1 "$@" </dev/null
 }
 
-# CPU time (user + system, clock ticks) of a process so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
 # PostgreSQL's CPU time so far: the postmaster, the children it has reaped, and those alive.
 pg_ticks() {
   local pm
@@ -174,9 +152,6 @@ pg_ticks() {
     done
   } | awk '{s += $1} END {print s + 0}'
 }
-
-# The whole box's CPU time so far, in clock ticks: "busy idle" (idle includes iowait).
-box_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat; }
 
 # CPU time of this shell's finished children (bash's `times`; it must run in this shell, not
 # in a subshell, whose counts start at zero), in clock ticks: children_ticks FILE.
@@ -380,8 +355,6 @@ for row in "${rows[@]}"; do
 done
 echo "(CPU columns: CPU time per answered request, in µs; box = the whole machine, busy share)"
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1}
-  END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
 echo
 echo "medians of $repeat run(s)"
 printf '%-5s %-10s %5s %8s %7s %7s %7s %7s\n' build database conns 'req/s' 'p50 ms' 'p99 ms' \

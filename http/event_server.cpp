@@ -22,7 +22,6 @@
 #include <vector>
 
 #include <Poco/Exception.h>
-#include <Poco/MemoryStream.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
@@ -352,6 +351,17 @@ private:
   std::string* s_ = nullptr;
 };
 
+// An input stream over bytes that stay where they are, for Poco::Net::HTTPRequest::read: one per
+// loop, pointed at each head in turn (a Poco::MemoryInputStream per head cost as much as the
+// strict checks).
+class view_buf final : public std::streambuf {
+public:
+  void view(std::string_view bytes) {
+    char* p = const_cast<char*>(bytes.data()); // only read: no putback beyond what was read
+    setg(p, p, p + bytes.size());
+  }
+};
+
 // A header name or value that would break the head (CR, LF, other controls but tab).
 bool unsafe_field(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char ch) {
@@ -390,7 +400,8 @@ namespace {
 class event_loop {
 public:
   event_loop(loop_shared& shared, bool accepts)
-    : shared_(shared), box_(std::make_shared<mailbox>()), accepts_(accepts), out_(&out_buf_) {
+    : shared_(shared), box_(std::make_shared<mailbox>()), accepts_(accepts), in_(&in_buf_),
+      out_(&out_buf_) {
   }
 
   caf::error init() {
@@ -876,8 +887,9 @@ private:
     req.clear();
     req.setFieldLimit(static_cast<int>(opts.limits.max_fields));
     try {
-      Poco::MemoryInputStream in(bytes.data(), bytes.size());
-      req.read(in);
+      in_buf_.view(bytes);
+      in_.clear();
+      req.read(in_);
     } catch (const Poco::Exception& e) {
       refuse(c, 431, "request header fields too large: " + e.message());
       return false;
@@ -1437,6 +1449,8 @@ private:
   std::time_t date_time_ = 0;
   Poco::Net::HTTPRequest request_;
   Poco::Net::HTTPResponse response_;
+  view_buf in_buf_;
+  std::istream in_;
   append_buf out_buf_;
   std::ostream out_;
   char buffer_[64 * 1024];

@@ -8,14 +8,12 @@
 
 #include <caf/expected.hpp>
 
+#include "common/percent.hpp"
+
 namespace smsd {
 
 /// Name/value pairs in the order received; names are case-sensitive and may repeat.
 using form_params = std::vector<std::pair<std::string, std::string>>;
-
-/// Decodes `%XX` escapes (and, if plus_is_space, `+` as a space, as in form data; in a path a
-/// `+` is itself). nullopt on a malformed escape (`%`, `%4`, `%G1`).
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);
 
 /// Decodes one application/x-www-form-urlencoded component: `+` is a space, `%XX` a byte.
 std::optional<std::string> form_decode(std::string_view text);

@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "actors/status_intake.hpp"
+#include "http/form.hpp"
 #include "http/handler_env.hpp"
 #include "http/router.hpp"
 
@@ -19,6 +20,11 @@ void add_webhook_routes(router& routes, const handler_env& env);
 /// The checks above: the answer that refuses the request, or the report to store.
 std::variant<http_response, status_report> check_status_callback(const handler_env& env,
                                                                  const request_context& req);
+
+/// Every body parameter as one JSON object (the raw payload stored with the report): names in
+/// byte order, a repeated name's values as an array in the order received. The same text as
+/// nlohmann/json's dump of that object.
+std::string callback_payload_json(const form_params& params);
 
 /// The handler itself: answers through `respond`, once the report is durable or refused.
 void handle_status_callback(const handler_env& env, const request_context& req,

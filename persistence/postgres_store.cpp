@@ -17,6 +17,8 @@
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
+
 namespace smsd {
 
 using nlohmann::json;
@@ -77,8 +79,7 @@ private:
 };
 
 /// A JSON array of flat objects, written straight into one string: the batch statement's
-/// parameters (json_to_recordset reads them). Strings are escaped by nlohmann/json unless they
-/// are plain printable ASCII, which is most of them.
+/// parameters (json_to_recordset reads them), strings written by append_json_string.
 class json_rows {
 public:
   void begin_row() {
@@ -123,20 +124,9 @@ private:
     out_ += "\":";
   }
 
-  void append_string(const std::string& v) {
-    const bool plain = std::all_of(v.begin(), v.end(), [](char c) {
-      return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-    });
-    if (plain) {
-      out_ += '"';
-      out_ += v;
-      out_ += '"';
-      return;
-    }
-    // PostgreSQL text must be valid UTF-8, so bad bytes are replaced rather than failing the
-    // whole batch.
-    out_ += json(v).dump(-1, ' ', false, json::error_handler_t::replace);
-  }
+  // PostgreSQL text must be valid UTF-8, so bad bytes are replaced rather than failing the
+  // whole batch.
+  void append_string(const std::string& v) { append_json_string(out_, v); }
 
   std::string out_ = "[";
   bool first_field_ = true;

@@ -4,9 +4,11 @@
 #include <array>
 #include <cctype>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "common/errors.hpp"
+#include "common/percent.hpp"
 
 namespace smsd {
 
@@ -32,39 +34,15 @@ caf::error bad_url(const std::string& why) {
   return make_error(errc::invalid_argument, "postgresql: bad database URL: " + why);
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /// Percent-decodes `text`; `what` names the part for the error (never its value: it may be the
 /// password).
 caf::expected<std::string> decode(const std::string& text, const char* what) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size())
-      return bad_url(std::string{"incomplete percent-encoding in the "} + what);
-    int hi = hex_value(text[i + 1]);
-    int lo = hex_value(text[i + 2]);
-    if (hi < 0 || lo < 0)
-      return bad_url(std::string{"invalid percent-encoding in the "} + what);
-    char c = static_cast<char>(hi * 16 + lo);
-    if (c == '\0')
-      return bad_url(std::string{"%00 in the "} + what);
-    out += c;
-    i += 2;
-  }
-  return out;
+  auto out = percent_decode(text, false);
+  if (!out)
+    return bad_url(std::string{"invalid percent-encoding in the "} + what);
+  if (out->find('\0') != std::string::npos)
+    return bad_url(std::string{"%00 in the "} + what);
+  return std::move(*out);
 }
 
 bool all_digits(const std::string& s) {

@@ -9,6 +9,8 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev libpoco-dev nlohmann-json3-dev libssl-dev libspdlog-dev libcli11-dev
   catch2 libpq-dev libsqlite3-dev libphonenumber-dev postgresql gdb curl wrk
+  # bench/count_instructions.sh: instructions per callback, which the box's load does not move
+  valgrind
   # the organizer page's browser tests (tests/browser): Debian's Chromium, and a font with
   # Arial's metrics so that screenshots look the same on every machine
   chromium fonts-liberation2
