@@ -236,12 +236,12 @@ public:
     auto out = std::make_unique<row_table>(std::move(names), rows);
     for (std::size_t col = 0; col < columns.size(); ++col) {
       const auto& e = *columns[col];
-      if (!(copy_ints<Poco::Int64>(e, *out, col) || copy_ints<Poco::Int32>(e, *out, col)
-            || copy_ints<Poco::Int16>(e, *out, col) || copy_ints<Poco::Int8>(e, *out, col)
-            || copy_ints<Poco::UInt64>(e, *out, col) || copy_ints<Poco::UInt32>(e, *out, col)
-            || copy_ints<Poco::UInt16>(e, *out, col) || copy_ints<Poco::UInt8>(e, *out, col)
-            || copy_ints<bool>(e, *out, col) || copy_texts<std::string>(e, *out, col)
-            || copy_texts<Poco::Data::CLOB>(e, *out, col)))
+      if (!(copy_column<Poco::Int64>(e, *out, col) || copy_column<Poco::Int32>(e, *out, col)
+            || copy_column<Poco::Int16>(e, *out, col) || copy_column<Poco::Int8>(e, *out, col)
+            || copy_column<Poco::UInt64>(e, *out, col) || copy_column<Poco::UInt32>(e, *out, col)
+            || copy_column<Poco::UInt16>(e, *out, col) || copy_column<Poco::UInt8>(e, *out, col)
+            || copy_column<bool>(e, *out, col) || copy_column<std::string>(e, *out, col)
+            || copy_column<Poco::Data::CLOB>(e, *out, col)))
         throw std::logic_error("unsupported type of result column " + metaColumn(col).name());
     }
     return out;
@@ -256,33 +256,29 @@ private:
     return dynamic_cast<const column_of<T>*>(&e) != nullptr;
   }
 
+  // One cell of a typed column: integers as integers, texts (and CLOBs) as text.
   template <class T>
-  static bool copy_ints(const Poco::Data::AbstractExtraction& e, row_table& out, std::size_t col) {
-    const auto* x = dynamic_cast<const column_of<T>*>(&e);
-    if (!x)
-      return false;
-    for (std::size_t row = 0; row < out.rows(); ++row)
-      if (!x->isNull(row))
-        out.set_int(row, col, static_cast<std::int64_t>(x->column().value(row)));
-    return true;
+  static void set_cell(row_table& out, std::size_t row, std::size_t col, const T& v) {
+    out.set_int(row, col, static_cast<std::int64_t>(v));
   }
-
-  static void set_text(row_table& out, std::size_t row, std::size_t col, const std::string& v) {
+  static void set_cell(row_table& out, std::size_t row, std::size_t col, const std::string& v) {
     out.set_text(row, col, v.data(), v.size());
   }
-  static void set_text(row_table& out, std::size_t row, std::size_t col,
+  static void set_cell(row_table& out, std::size_t row, std::size_t col,
                        const Poco::Data::CLOB& v) {
     out.set_text(row, col, v.rawContent(), v.size());
   }
 
+  // Copies column `col` if Poco filled it with values of type T.
   template <class T>
-  static bool copy_texts(const Poco::Data::AbstractExtraction& e, row_table& out, std::size_t col) {
+  static bool copy_column(const Poco::Data::AbstractExtraction& e, row_table& out,
+                          std::size_t col) {
     const auto* x = dynamic_cast<const column_of<T>*>(&e);
     if (!x)
       return false;
     for (std::size_t row = 0; row < out.rows(); ++row)
       if (!x->isNull(row))
-        set_text(out, row, col, x->column().value(row));
+        set_cell(out, row, col, x->column().value(row));
     return true;
   }
 };
