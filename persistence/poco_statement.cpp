@@ -213,6 +213,14 @@ public:
     }
   }
 
+  /// An extraction of ours for the columns the first run told (names and types).
+  Poco::SharedPtr<row_extraction> own_extraction() const {
+    std::vector<std::string> names;
+    std::vector<bool> integer;
+    columns(names, integer);
+    return new row_extraction(std::move(names), std::move(integer));
+  }
+
   /// The result columns' names, asking for one more until Poco refuses: PostgreSQL's connector
   /// throws for a position past the last column (SQLite's must not be asked: it only asserts).
   void probe_columns(std::vector<std::string>& names, std::vector<bool>& integer) const {
@@ -325,10 +333,7 @@ std::unique_ptr<row_table> poco_statement::rows() {
   auto out = stmt_->copy_rows();
   if (mode_ == rows_mode::learn_then_own && out->columns() > 0) {
     // From now on, rows go straight into a row_table (see the constructor).
-    std::vector<std::string> names;
-    std::vector<bool> integer;
-    stmt_->columns(names, integer);
-    rows_ = new row_extraction(std::move(names), std::move(integer));
+    rows_ = stmt_->own_extraction();
     build();
   }
   return out;
@@ -447,10 +452,7 @@ std::unique_ptr<row_table> poco_batch_statement::rows() {
     return rows_->take();
   auto out = stmt_->copy_rows();
   if (out->columns() > 0) {
-    std::vector<std::string> names;
-    std::vector<bool> integer;
-    stmt_->columns(names, integer);
-    rows_ = new row_extraction(std::move(names), std::move(integer));
+    rows_ = stmt_->own_extraction();
     build();
   }
   return out;
