@@ -1193,15 +1193,58 @@ private:
     return true;
   }
 
-  // Appends a response head to the connection's output (Poco writes it).
-  void write_head(connection& c, const Poco::Net::HTTPResponse& head) {
+  // Drops the output already sent, if all of it was, so that appending starts at the front.
+  static void compact_out(connection& c) {
     if (c.out_pos == c.out.size()) {
       c.out.clear();
       c.out_pos = 0;
     }
+  }
+
+  // Appends a response head to the connection's output (Poco writes it).
+  void write_head(connection& c, const Poco::Net::HTTPResponse& head) {
+    compact_out(c);
     out_buf_.target(&c.out);
     head.write(out_);
   }
+
+  // The last answer head HTTPResponse wrote on this loop and what it was written for. An answer
+  // of the same shape within the same second (the webhook's 200 {"success":true}, mostly) gets
+  // these bytes again: they are the ones HTTPResponse would write.
+  struct head_memo {
+    bool valid = false;
+    std::time_t date = 0;
+    int status = 0;
+    bool no_body = false;
+    bool stream = false;
+    bool close = false;
+    bool http10 = false;
+    std::size_t length = 0;
+    std::string content_type;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string bytes;
+
+    bool matches(const http_response& r, std::time_t now, bool no_body_now, bool close_now,
+                 bool http10_now) const {
+      return valid && date == now && status == r.status && no_body == no_body_now
+             && stream == (r.stream != nullptr) && close == close_now && http10 == http10_now
+             && length == r.body.size() && content_type == r.content_type && headers == r.headers;
+    }
+    void remember(const http_response& r, std::time_t now, bool no_body_now, bool close_now,
+                  bool http10_now, std::string_view written) {
+      valid = true;
+      date = now;
+      status = r.status;
+      no_body = no_body_now;
+      stream = r.stream != nullptr;
+      close = close_now;
+      http10 = http10_now;
+      length = r.body.size();
+      content_type = r.content_type;
+      headers = r.headers;
+      bytes.assign(written);
+    }
+  };
 
   void render(connection& c, const http_response& given, bool close) {
     const http_response* r = &given;
@@ -1219,13 +1262,22 @@ private:
     }
     const bool no_body =
       r->status == 204 || r->status == 304 || (r->status >= 100 && r->status < 200);
+    const std::string& date = http_date();
+    const bool http10 = c.minor_version == 0;
+    if (memo_.matches(*r, date_time_, no_body, close, http10)) {
+      compact_out(c);
+      c.out.append(memo_.bytes);
+      if (!no_body && !c.head_method)
+        c.out.append(r->body);
+      return;
+    }
     using Poco::Net::HTTPResponse;
     // One HTTPResponse per loop, cleared for each answer.
     HTTPResponse& head = response_;
     head.clear();
     head.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(r->status));
     head.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
-    head.set("Date", http_date());
+    head.set("Date", date);
     if (!no_body) {
       if (!r->content_type.empty())
         head.setContentType(r->content_type);
@@ -1242,9 +1294,12 @@ private:
       head.add(name, value);
     if (close)
       head.set("Connection", "close");
-    else if (c.minor_version == 0)
+    else if (http10)
       head.set("Connection", "keep-alive");
+    compact_out(c);
+    const std::size_t start = c.out.size();
     write_head(c, head);
+    memo_.remember(*r, date_time_, no_body, close, http10, std::string_view(c.out).substr(start));
     if (!no_body && !c.head_method)
       c.out.append(r->body);
   }
@@ -1449,6 +1504,7 @@ private:
   std::time_t date_time_ = 0;
   Poco::Net::HTTPRequest request_;
   Poco::Net::HTTPResponse response_;
+  head_memo memo_;
   view_buf in_buf_;
   std::istream in_;
   append_buf out_buf_;

@@ -260,6 +260,61 @@ TEST_CASE("pipelined requests are answered in the order they came, sync and asyn
   CHECK(count_of(in, "Connection: close") == 0);
 }
 
+TEST_CASE("answers of the same shape share a head; any difference gets its own",
+          "[event_server]") {
+  // The loop writes a head again only when the answer differs from the last one (status,
+  // type, length, fields, Connection) or the second changed: each head must still be its own.
+  event_fixture f;
+  auto s = f.connect();
+  send_all(s, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+              "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+              "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+              "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+              "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+              "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+              "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string in = read_responses(s, 7);
+  std::vector<std::string> heads;
+  std::vector<std::string> bodies;
+  std::size_t pos = 0;
+  for (int i = 0; i < 7; ++i) {
+    const std::size_t end = in.find("\r\n\r\n", pos);
+    REQUIRE(end != std::string::npos);
+    heads.push_back(in.substr(pos, end + 4 - pos));
+    const std::size_t cl = heads.back().find("Content-Length: ");
+    REQUIRE(cl != std::string::npos);
+    const std::size_t len = std::stoul(heads.back().substr(cl + 16));
+    bodies.push_back(in.substr(end + 4, len));
+    pos = end + 4 + len;
+  }
+  CHECK(pos == in.size());
+  auto has = [](const std::string& head, const std::string& text) {
+    return head.find(text) != std::string::npos;
+  };
+  CHECK(has(heads[0], "HTTP/1.1 200 OK\r\n"));
+  CHECK(has(heads[0], "Content-Type: text/plain\r\n"));
+  CHECK(has(heads[0], "Content-Length: 5\r\n"));
+  CHECK(bodies[0] == "hello");
+  CHECK(has(heads[1], "HTTP/1.1 404 Not Found\r\n"));
+  CHECK(has(heads[1], "Content-Type: application/json\r\n"));
+  CHECK(has(heads[2], "HTTP/1.1 200 OK\r\n"));
+  CHECK(has(heads[2], "Content-Type: text/plain\r\n"));
+  CHECK(bodies[2] == "hello");
+  CHECK(has(heads[3], "Content-Length: 3\r\n"));
+  CHECK(bodies[3] == "abc");
+  CHECK(has(heads[4], "Connection: keep-alive\r\n"));
+  CHECK(bodies[4] == "hello");
+  CHECK_FALSE(has(heads[5], "Connection:"));
+  CHECK(bodies[5] == "hello");
+  CHECK(has(heads[6], "Connection: close\r\n"));
+  CHECK(bodies[6] == "hello");
+  for (const auto& h : heads) {
+    CHECK(has(h, "Date: "));
+    CHECK(has(h, "Cache-Control: no-store\r\n"));
+  }
+  CHECK(closed_by_server(s));
+}
+
 TEST_CASE("Expect: 100-continue gets 100 Continue for a body within the cap, then the answer",
           "[event_server]") {
   event_fixture f;
