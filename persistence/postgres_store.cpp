@@ -15,13 +15,10 @@
 #include <Poco/Data/DataException.h>
 #include <Poco/Data/PostgreSQL/PostgreSQLException.h>
 #include <Poco/Data/PostgreSQL/SessionImpl.h>
-#include <nlohmann/json.hpp>
 
 #include "common/json_text.hpp"
 
 namespace smsd {
-
-using nlohmann::json;
 
 namespace {
 
