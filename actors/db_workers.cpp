@@ -10,8 +10,9 @@
 
 namespace smsd {
 
-store_worker::store_worker(std::string database_url, std::unique_ptr<blocking_executor> executor)
-  : url_(std::move(database_url)), executor_(std::move(executor)) {
+store_worker::store_worker(std::string database_url, std::unique_ptr<blocking_executor> executor,
+                           bool key_reads_only)
+  : url_(std::move(database_url)), key_reads_only_(key_reads_only), executor_(std::move(executor)) {
 }
 
 store_worker::~store_worker() {
@@ -27,6 +28,13 @@ caf::expected<store*> store_worker::connection() {
     auto s = open_store(url_);
     if (!s)
       return s.error();
+    if (key_reads_only_) {
+      try {
+        (*s)->reads_by_key_only();
+      } catch (const std::exception& e) {
+        return make_error(errc::unavailable, std::string("setting up a load connection: ") + e.what());
+      }
+    }
     db_ = std::move(*s);
   }
   return db_.get();

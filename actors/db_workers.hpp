@@ -41,7 +41,9 @@ public:
 /// (store::load_messages): under load a worker reads many message states per round trip.
 class store_worker final : public commit_worker, public load_worker {
 public:
-  store_worker(std::string database_url, std::unique_ptr<blocking_executor> executor);
+  /// key_reads_only: the worker only loads (store::reads_by_key_only on every connection).
+  store_worker(std::string database_url, std::unique_ptr<blocking_executor> executor,
+               bool key_reads_only = false);
   ~store_worker() override;
 
   void commit(write_batch batch, std::function<void(batch_outcome)> done) override;
@@ -67,6 +69,7 @@ private:
   };
 
   std::string url_;
+  bool key_reads_only_;
   std::mutex loads_mtx_;
   std::vector<queued_load> loads_; ///< waiting for the next load round
   bool load_posted_ = false;       ///< a load round is queued on the executor

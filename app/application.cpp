@@ -94,9 +94,9 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
 
   const int writers = cfg.db_writers > 0 ? cfg.db_writers : 1;
   const int loaders = cfg.db_readers > 0 ? cfg.db_readers : (cfg.is_postgres() ? 4 : 1);
-  auto worker = [&](const std::string& name) {
-    return std::make_shared<store_worker>(cfg.database_url,
-                                          std::make_unique<thread_executor>(name));
+  auto worker = [&](const std::string& name, bool key_reads_only = false) {
+    return std::make_shared<store_worker>(
+      cfg.database_url, std::make_unique<thread_executor>(name), key_reads_only);
   };
   std::vector<std::shared_ptr<commit_worker>> commit_workers;
   for (int i = 0; i < writers; ++i) {
@@ -105,7 +105,7 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
   }
   std::vector<std::shared_ptr<load_worker>> load_workers;
   for (int i = 0; i < loaders; ++i) {
-    p->loaders.push_back(worker("smsd-loader-" + std::to_string(i)));
+    p->loaders.push_back(worker("smsd-loader-" + std::to_string(i), true));
     load_workers.push_back(p->loaders.back());
   }
   p->sweeper = worker("smsd-sweep");

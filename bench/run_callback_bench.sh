@@ -34,31 +34,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$SMSD_ROOT"
 
-# smsd's group-commit counters from GET /metrics: "commits ops seconds", then the seconds and
-# report count of each report stage (bash's /dev/tcp, so no curl is needed). Prints zeros if the
-# scrape fails.
-commit_counters() { # commit_counters PORT
-  local text=""
-  if exec 3<>"/dev/tcp/127.0.0.1/$1"; then
-    printf 'GET /metrics HTTP/1.0\r\nAuthorization: Bearer bench-admin-token\r\n\r\n' >&3
-    text="$(timeout 5 cat <&3 || true)"
-    exec 3<&-
-  fi
-  # Then the report stages' seconds and counts: to_actor, state_load, to_writer, commit, total.
-  awk '$1 == "smsd_group_commits_total" {c = $2}
-       $1 == "smsd_group_commit_ops_total" {o = $2}
-       $1 == "smsd_group_commit_seconds_total" {s = $2}
-       match($1, /^smsd_report_stage_seconds_total\{stage="[a-z_]+"\}$/) {
-         split($1, p, "\""); secs[p[2]] = $2 }
-       match($1, /^smsd_report_stage_reports_total\{stage="[a-z_]+"\}$/) {
-         split($1, p, "\""); reps[p[2]] = $2 }
-       END {
-         printf "%d %d %s", c, o, (s == "" ? 0 : s)
-         split("to_actor state_load to_writer commit total", names, " ")
-         for (i = 1; i <= 5; i++) printf " %s %d", secs[names[i]] + 0, reps[names[i]] + 0
-         printf "\n" }' <<<"$text"
-}
-
 messages=5000
 duration=60
 connections="64 256"
@@ -256,24 +231,9 @@ run_database() {
             split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2];
             printf "box_busy=%d box_us=%d", (busy + idle > 0 ? 100 * busy / (busy + idle) + 0.5 : 0),
                    (n > 0 ? busy * 1000000 / hz / n : 0) }')"
-        # The group commit during the run: writes per commit, and the share of the run's time
-        # the commit workers spent committing (100% per worker busy all the time).
-        result+=" $(awk -v a="$commits0" -v b="$commits1" -v rps="$(field rps "$result")" \
-          -v n="$answered" 'BEGIN {
-            split(a, x, " "); split(b, y, " ");
-            commits = y[1] - x[1]; ops = y[2] - x[2]; secs = y[3] - x[3];
-            wall = (rps > 0 ? n / rps : 0);
-            printf "ops_per_commit=%.1f commit_busy=%d", (commits > 0 ? ops / commits : 0),
-                   (wall > 0 ? 100 * secs / wall + 0.5 : 0)
-            # Mean time per report in each stage (ms), and the share that waited for a load.
-            split("to_actor state_load to_writer commit total", names, " ")
-            for (i = 1; i <= 5; i++) {
-              s = y[2 + 2 * i] - x[2 + 2 * i]; k = y[3 + 2 * i] - x[3 + 2 * i]
-              printf " stage_%s=%.2f", names[i], (k > 0 ? 1000 * s / k : 0)
-              if (names[i] == "state_load") loaded = k
-              if (names[i] == "total") reports = k
-            }
-            printf " loaded_share=%d", (reports > 0 ? 100 * loaded / reports + 0.5 : 0) }')"
+        # The group commit during the run and the report stages (bench/lib.sh).
+        result+=" $(stage_means "$commits0" "$commits1" \
+          "$(awk -v n="$answered" -v rps="$(field rps "$result")" 'BEGIN {print (rps > 0 ? n / rps : 0)}')")"
         rows+=("$label $result")
       done
     done

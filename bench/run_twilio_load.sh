@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # smsd under a steady load of Twilio-shaped status callbacks, driven by a standard HTTP load tool
-# (wrk), on SQLite and on PostgreSQL, for one build or two side by side. Everything runs on
-# 127.0.0.1 and stops by itself.
+# (wrk), on SQLite and on PostgreSQL, for one build or two side by side, and beside the seed's own
+# design (bench/reference/server.mjs) on the same PostgreSQL. Everything runs on 127.0.0.1 and
+# stops by itself.
 #
 #   bench/run_twilio_load.sh [--builds "DIR_A [DIR_B]"] [--databases "sqlite postgresql"]
 #                            [--connections "64 256"] [--repeat N] [--duration S]
-#                            [--messages M] [--threads T] [--no-mid] [--keep]
+#                            [--messages M] [--threads T] [--reference] [--pg-stats]
+#                            [--no-mid] [--keep]
 #     --builds L       build folders holding smsd and bench/callback_load (default: the current
 #                      SMSD_BUILD_DIR, else build/); with two, runs alternate A B, B A, A B, ...
 #     --databases L    which databases (default "sqlite postgresql")
@@ -15,9 +17,18 @@
 #     --messages M     messages that exist before each run, 2M requests (default 12000 per second
 #                      of --duration: 120000 for 10 s, enough for 20k req/s x the duration x 1.2)
 #     --threads T      wrk's threads (default 2)
+#     --reference      also run the seed-style reference (label R: Node, twilio.validateRequest,
+#                      one pg upsert per callback; bench/reference/) on PostgreSQL, on a copy of
+#                      A's template and with A's requests, and print smsd/reference ratios
+#     --pg-stats       where PostgreSQL's time goes in each PostgreSQL run: its statements by
+#                      total time (pg_stat_statements, preloaded) and what its backends waited
+#                      for (pg_stat_activity's wait events, sampled every 0.1 s by one psql;
+#                      this costs a little CPU of its own), in pgstats-RUN.txt, printed too
 #     --no-mid         callback URLs without ?mid=<id> (smsd's own StatusCallback URLs carry it)
 #     --keep           keep the temporary folder (requests, wrk outputs, smsd logs, SQLite files)
 #
+# Runs alternate: every build on every database (and R), in one order for odd repeats and in the
+# reverse order for even ones, so that a drift of the box's speed falls on all of them alike.
 # Each build gets, per database, one template database with M messages (status queued) seeded by
 # its own bench/callback_load --seed-only (PostgreSQL: then VACUUM ANALYZE), and one request file
 # from bench/twilio_callbacks.mjs: for every message `sent`, then `delivered` about 1,000
@@ -33,8 +44,12 @@
 # Per run: req/s, p50/p99 (wrk's latency histogram), non-200 answers, repeats, status events
 # stored, lost (answered 200 but not stored), CPU per answered request of smsd, of PostgreSQL
 # (postmaster and its children), of wrk, and of the whole box (/proc/stat), and the box's busy
-# share. Then the medians per build, database and connection count, and with two builds the
-# ratio B/A of the median req/s. smsd's settings come from the environment where set
+# share. Then the medians per build, database and connection count, with two builds the ratio B/A
+# of the median req/s, and with --reference each build's median req/s over R's (R runs on
+# PostgreSQL only; SQLite's ratio is over R on PostgreSQL at the same connection count) and the
+# issue-15 targets (SQLite >= 3x R and p99 <= 10 ms, PostgreSQL >= 1.5x R and p99 <= 20 ms, at 64
+# connections) marked met or not. R stores no status events: its "stored" column counts the
+# messages its upserts reached (status sent or later), and its "lost" is not checked. smsd's settings come from the environment where set
 # (SMSD_HTTP_IO_THREADS, SMSD_DB_WRITERS, ...), else smsd's defaults.
 # Exit status: 0 if every answer of every run was 200 and every one was stored; 1 otherwise
 # (also on wrk's socket errors or timeouts, or a callback stored without its message).
@@ -50,6 +65,8 @@ repeat=1
 duration=10
 messages=""
 threads=2
+reference=0
+pg_stats=0
 mid=1
 keep=0
 while (($# > 0)); do
@@ -61,6 +78,8 @@ while (($# > 0)); do
     --duration) duration="${2:?--duration needs a value}"; shift ;;
     --messages) messages="${2:?--messages needs a value}"; shift ;;
     --threads) threads="${2:?--threads needs a value}"; shift ;;
+    --reference) reference=1 ;;
+    --pg-stats) pg_stats=1 ;;
     --no-mid) mid=0 ;;
     --keep) keep=1 ;;
     -h | --help)
@@ -91,6 +110,13 @@ for b in $builds; do
 done
 ((${#build_dirs[@]} == 1 || ${#build_dirs[@]} == 2)) || die "--builds takes one or two build folders"
 labels=(A B)
+labels[9]=R # the reference: index 9 in the loops below, never a build
+R=9
+if ((reference)); then
+  [[ " $databases " == *" postgresql "* ]] || die "--reference runs on PostgreSQL: keep it in --databases"
+  [[ -f "$SMSD_ROOT/bench/reference/node_modules/pg/package.json" ]] \
+    || die "the reference's npm packages are missing in bench/reference: run scripts/install-deps.sh"
+fi
 
 command -v wrk >/dev/null 2>&1 || die "wrk is not installed: apt-get install wrk (Debian 12's has LuaJIT)"
 node --version >/dev/null 2>&1 || die "node does not run (scripts/install-deps.sh)"
@@ -206,50 +232,92 @@ run_count=0
 
 # run_one BUILD_INDEX DB CONNECTIONS REPEAT: one run on a fresh copy of the template.
 run_one() {
-  local bi="$1" db="$2" c="$3" r="$4" build="${build_dirs[$1]}" name url port
+  local bi="$1" db="$2" c="$3" r="$4" name url port
+  # The reference runs on A's template, with A's requests.
+  local data="$bi"
+  ((bi != R)) || data=0
   run_count=$((run_count + 1))
   name="run_${run_count}"
   url="$(db_url "$db" "$name")"
   if [[ "$db" == sqlite ]]; then
-    cp "$work/tmpl_$bi.db" "$work/$name.db"
-    [[ ! -f "$work/tmpl_$bi.db-wal" ]] || cp "$work/tmpl_$bi.db-wal" "$work/$name.db-wal"
+    cp "$work/tmpl_$data.db" "$work/$name.db"
+    [[ ! -f "$work/tmpl_$data.db-wal" ]] || cp "$work/tmpl_$data.db-wal" "$work/$name.db-wal"
   else
-    psql_q postgres -c "CHECKPOINT" -c "CREATE DATABASE $name TEMPLATE tmpl_$bi"
+    psql_q postgres -c "CHECKPOINT" -c "CREATE DATABASE $name TEMPLATE tmpl_$data"
   fi
 
   port="$(free_port)"
-  SMSD_LISTEN="127.0.0.1:$port" SMSD_DATABASE_URL="$url" PUBLIC_APP_URL="$public_url" \
-    TWILIO_AUTH_TOKEN="$auth_token" TWILIO_ACCOUNT_SID="$account_sid" \
-    SMSD_ADMIN_TOKEN="bench-admin-token" SMSD_LOG_LEVEL="${SMSD_LOG_LEVEL:-warn}" \
-    "$build/smsd" serve </dev/null >"$work/smsd-$name.log" 2>&1 &
+  if ((bi == R)); then
+    node "$SMSD_ROOT/bench/reference/server.mjs" --listen "127.0.0.1:$port" --database-url "$url" \
+      --auth-token "$auth_token" --public-url "$public_url" </dev/null >"$work/smsd-$name.log" 2>&1 &
+  else
+    SMSD_LISTEN="127.0.0.1:$port" SMSD_DATABASE_URL="$url" PUBLIC_APP_URL="$public_url" \
+      TWILIO_AUTH_TOKEN="$auth_token" TWILIO_ACCOUNT_SID="$account_sid" \
+      SMSD_ADMIN_TOKEN="bench-admin-token" SMSD_LOG_LEVEL="${SMSD_LOG_LEVEL:-warn}" \
+      "${build_dirs[$bi]}/smsd" serve </dev/null >"$work/smsd-$name.log" 2>&1 &
+  fi
   smsd_pid=$!
   if ! wait_for_port "$port" 30 "$smsd_pid"; then
     tail -n 30 "$work/smsd-$name.log" >&2 || true
-    die "smsd (${labels[$bi]}) did not start listening on 127.0.0.1:$port within 30 s"
+    die "the server (${labels[$bi]}) did not start listening on 127.0.0.1:$port within 30 s"
   fi
 
   log "${labels[$bi]} $db: $c connections, ${duration} s (run $r of $repeat)"
-  local out="$work/wrk-$name.txt" s0 s1 p0=0 p1=0 b0 b1 g0 g1 wrk_rc=0
+  local out="$work/wrk-$name.txt" s0 s1 p0=0 p1=0 b0 b1 g0 g1 wrk_rc=0 m0="" m1=""
+  ((bi == R)) || m0="$(commit_counters "$port")"
   s0="$(cpu_ticks "$smsd_pid")"
   [[ "$db" == sqlite ]] || p0="$(pg_ticks)"
   b0="$(box_ticks)"
+  local sampler=""
+  if ((pg_stats)) && [[ "$db" == postgresql ]]; then
+    psql_q "$name" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+      -c "SELECT pg_stat_statements_reset()" >/dev/null
+    # One psql session samples every backend's wait event (but its own) every 0.1 s; the idle
+    # waits of the background processes (wait_event_type Activity) are left out.
+    { for ((k = 0; k < duration * 10; k++)); do
+        echo "SELECT coalesce(backend_type, '-') || ' ' || coalesce(wait_event_type, 'CPU') || ':'
+                || coalesce(wait_event, 'running') FROM pg_stat_activity
+              WHERE pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle'
+                AND wait_event_type IS DISTINCT FROM 'Activity'
+                AND backend_type IN ('client backend', 'walwriter', 'checkpointer',
+                                     'background writer', 'autovacuum worker');"
+        echo "SELECT pg_sleep(0.1);"
+      done; } | timeout $((duration + 30)) psql "${pg_url%/postgres}/$name" -X -q -At >"$work/waits-$name.txt" 2>&1 &
+    sampler=$!
+  fi
   times >"$work/times0"
   timeout --kill-after=10 $((duration + 60)) wrk "-t$threads" "-c$c" "-d${duration}s" \
     --timeout 15s --latency -s "$lua_script" "http://127.0.0.1:$port" \
-    -- "$work/requests-$bi-$db.txt" "$threads" </dev/null >"$out" 2>&1 || wrk_rc=$?
+    -- "$work/requests-$data-$db.txt" "$threads" </dev/null >"$out" 2>&1 || wrk_rc=$?
   times >"$work/times1"
   g0="$(children_ticks "$work/times0")"
   g1="$(children_ticks "$work/times1")"
   b1="$(box_ticks)"
   [[ "$db" == sqlite ]] || p1="$(pg_ticks)"
   s1="$(cpu_ticks "$smsd_pid")"
+  ((bi == R)) || m1="$(commit_counters "$port")"
   sed -e 's/^/    /' -e '/^    RESULT /d' "$out" >&2
+  if [[ -n "$sampler" ]]; then
+    wait "$sampler" || true
+    {
+      echo "pg_stat_statements, by total execution time (ms), during ${labels[$bi]}'s run $name:"
+      psql_q "$name" -F ' | ' -c "SELECT calls, round(total_exec_time::numeric, 1),
+          round((total_exec_time / greatest(calls, 1))::numeric, 3), rows,
+          round(total_plan_time::numeric, 1), shared_blks_hit, shared_blks_read, wal_fpi,
+          round(wal_bytes / greatest(calls, 1)), left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10" \
+        | sed '1i calls | total ms | mean ms | rows | plan ms | blks hit | blks read | wal fpi | wal bytes/call | query'
+      echo "wait events of the busy backends, sampled every 0.1 s (count: backend wait):"
+      grep -v '^$' "$work/waits-$name.txt" | sort | uniq -c | sort -rn | head -n 15
+    } >"$work/pgstats-$name.txt" 2>&1
+    sed 's/^/    /' "$work/pgstats-$name.txt" >&2
+  fi
   local result
   result="$(grep '^RESULT ' "$out" || true)"
   [[ -n "$result" && "$wrk_rc" == 0 ]] || die "wrk failed (exit $wrk_rc) against ${labels[$bi]} on $db"
   if ! kill -0 "$smsd_pid" 2>/dev/null; then
     tail -n 30 "$work/smsd-$name.log" >&2 || true
-    die "smsd (${labels[$bi]}) exited during the run on $db"
+    die "the server (${labels[$bi]}) exited during the run on $db"
   fi
   # Stopped before the database is read: answers in flight when wrk ended are finished.
   stop_smsd
@@ -260,6 +328,11 @@ run_one() {
            FROM sms_status_events WHERE source = 'webhook'" counts dispositions
   local qd="SELECT disposition || ':' || count(*) FROM sms_status_events
             WHERE source = 'webhook' GROUP BY disposition ORDER BY disposition"
+  if ((bi == R)); then # the reference keeps no events: the messages its upserts reached
+    q="SELECT count(*), coalesce(sum(CASE WHEN status_rank >= 4 THEN 1 ELSE 0 END), 0), 0
+       FROM sms_messages WHERE status_rank >= 3"
+    qd="SELECT status || ':' || count(*) FROM sms_messages GROUP BY status ORDER BY status"
+  fi
   if [[ "$db" == sqlite ]]; then
     counts="$(timeout 600 sqlite3 -batch -noheader -separator ' ' "$work/$name.db" "$q")"
     dispositions="$(timeout 600 sqlite3 -batch -noheader "$work/$name.db" "$qd" | paste -sd ' ')"
@@ -287,7 +360,7 @@ run_one() {
     + $(field write_errors "$result") + $(field timeouts "$result")))
   # Distinct callbacks answered 200: at least the 200s less the repeats sent. Each must be stored.
   lost=$((ok200 - repeats - stored))
-  ((lost > 0)) || lost=0
+  ((lost > 0 && bi != R)) || lost=0
   local per="$((answers > 0 ? answers : 1))"
   local row="label=${labels[$bi]} db=$db conns=$c $result stored=$stored applied=$applied"
   row+=" unmatched=$unmatched lost=$lost errors=$errors non200=$((answers - ok200))"
@@ -297,6 +370,9 @@ run_one() {
       split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2];
       printf "box_busy=%d box_us=%d", (busy + idle > 0 ? 100 * busy / (busy + idle) + 0.5 : 0),
              busy * 1000000 / hz / n }')"
+  if ((bi != R)); then
+    row+=" $(stage_means "$m0" "$m1" "$(field seconds "$result")")"
+  fi
   rows+=("$row")
   log "${labels[$bi]} $db $c: $(field rps "$result") req/s, p99 $(field p99_ms "$result") ms," \
     "$answers answers ($((answers - ok200)) not 200: $(field other "$result")), $sent sent," \
@@ -313,28 +389,34 @@ run_one() {
 }
 
 if [[ " $databases " == *" postgresql "* ]]; then
+  ((!pg_stats)) || export SMSD_PG_OPTIONS="${SMSD_PG_OPTIONS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
   pg_url="$("$SMSD_ROOT/scripts/pg-test-cluster.sh" start "$work/pg" "$(free_port)")"
 fi
 
+# Everything measured: each build on each database, then the reference.
+targets=()
 for db in $databases; do
   for bi in "${!build_dirs[@]}"; do
     prepare "$bi" "$db"
+    targets+=("$bi:$db")
   done
-  for c in $connections; do
-    for ((r = 1; r <= repeat; r++)); do
-      order="0"
-      if ((${#build_dirs[@]} == 2)); then
-        if ((r % 2)); then order="0 1"; else order="1 0"; fi
-      fi
-      for bi in $order; do
-        run_one "$bi" "$db" "$c" "$r"
-      done
+done
+((!reference)) || targets+=("$R:postgresql")
+for c in $connections; do
+  for ((r = 1; r <= repeat; r++)); do
+    order=("${targets[@]}")
+    if ((r % 2 == 0)); then # the reverse order: what ran last runs first
+      order=()
+      for ((i = ${#targets[@]} - 1; i >= 0; i--)); do order+=("${targets[$i]}"); done
+    fi
+    for t in "${order[@]}"; do
+      run_one "${t%%:*}" "${t#*:}" "$c" "$r"
     done
   done
-  if [[ "$db" == postgresql ]] && ((!keep)); then
-    for bi in "${!build_dirs[@]}"; do psql_q postgres -c "DROP DATABASE tmpl_$bi"; done
-  fi
 done
+if [[ " $databases " == *" postgresql "* ]] && ((!keep)); then
+  for bi in "${!build_dirs[@]}"; do psql_q postgres -c "DROP DATABASE tmpl_$bi"; done
+fi
 
 echo
 echo "smsd under Twilio-shaped callbacks: wrk -t$threads -d${duration}s, $messages messages x" \
@@ -342,6 +424,11 @@ echo "smsd under Twilio-shaped callbacks: wrk -t$threads -d${duration}s, $messag
 for bi in "${!build_dirs[@]}"; do
   echo "${labels[$bi]} = ${build_dirs[$bi]} ($("${build_dirs[$bi]}/smsd" --version 2>/dev/null | head -n 1 || true))"
 done
+if ((reference)); then
+  echo "R = bench/reference/server.mjs (node $(node --version), twilio" \
+    "$(node -p 'require("./bench/reference/node_modules/twilio/package.json").version')," \
+    "pg $(node -p 'require("./bench/reference/node_modules/pg/package.json").version'))"
+fi
 printf '%-5s %-10s %5s %8s %8s %7s %7s %7s %7s %7s %5s %7s %7s %7s %7s %5s\n' build database conns \
   answers 'req/s' 'p50 ms' 'p99 ms' non-200 repeats stored lost 'smsd us' 'pg us' 'wrk us' \
   'box us' box
@@ -354,15 +441,32 @@ for row in "${rows[@]}"; do
     "$(field wrk_us "$row")" "$(field box_us "$row")" "$(field box_busy "$row")"
 done
 echo "(CPU columns: CPU time per answered request, in µs; box = the whole machine, busy share)"
+echo
+echo "inside smsd (/metrics): writes per group commit, commit workers' busy share, mean ms per report"
+echo "in each stage (to_actor, state_load for the reports that waited for one, to_writer, commit,"
+echo "total), and the share of reports that waited for a state load"
+printf '%-5s %-10s %5s %7s %6s %8s %8s %8s %8s %8s %6s\n' build database conns 'w/commit' busy \
+  to_actor load to_writer commit total loaded
+for row in "${rows[@]}"; do
+  [[ "$(field label "$row")" != R ]] || continue
+  printf '%-5s %-10s %5s %7s %5s%% %8s %8s %8s %8s %8s %5s%%\n' \
+    "$(field label "$row")" "$(field db "$row")" "$(field conns "$row")" \
+    "$(field ops_per_commit "$row")" "$(field commit_busy "$row")" "$(field stage_to_actor "$row")" \
+    "$(field stage_state_load "$row")" "$(field stage_to_writer "$row")" \
+    "$(field stage_commit "$row")" "$(field stage_total "$row")" "$(field loaded_share "$row")"
+done
 
 echo
 echo "medians of $repeat run(s)"
 printf '%-5s %-10s %5s %8s %7s %7s %7s %7s\n' build database conns 'req/s' 'p50 ms' 'p99 ms' \
   'smsd us' 'box us'
-declare -A median_rps=()
+declare -A median_rps=() median_p99=()
+measured=("${!build_dirs[@]}")
+((!reference)) || measured+=("$R")
 for db in $databases; do
   for c in $connections; do
-    for bi in "${!build_dirs[@]}"; do
+    for bi in "${measured[@]}"; do
+      [[ "$bi" != "$R" || "$db" == postgresql ]] || continue
       rps=() p50=() p99=() cpu=() box=()
       for row in "${rows[@]}"; do
         [[ "$(field label "$row")" == "${labels[$bi]}" && "$(field db "$row")" == "$db" \
@@ -371,8 +475,9 @@ for db in $databases; do
         cpu+=("$(field smsd_us "$row")") box+=("$(field box_us "$row")")
       done
       median_rps[$bi-$db-$c]="$(median "${rps[@]}")"
+      median_p99[$bi-$db-$c]="$(median "${p99[@]}")"
       printf '%-5s %-10s %5s %8s %7s %7s %7s %7s\n' "${labels[$bi]}" "$db" "$c" \
-        "${median_rps[$bi-$db-$c]}" "$(median "${p50[@]}")" "$(median "${p99[@]}")" \
+        "${median_rps[$bi-$db-$c]}" "$(median "${p50[@]}")" "${median_p99[$bi-$db-$c]}" \
         "$(median "${cpu[@]}")" "$(median "${box[@]}")"
     done
   done
@@ -384,6 +489,28 @@ if ((${#build_dirs[@]} == 2)); then
     for c in $connections; do
       awk -v d="$db" -v c="$c" -v a="${median_rps[0-$db-$c]}" -v b="${median_rps[1-$db-$c]}" \
         'BEGIN {printf "%-10s %5s %6.2f\n", d, c, (a > 0 ? b / a : 0)}'
+    done
+  done
+fi
+if ((reference)); then
+  echo
+  echo "smsd/reference of the median req/s (R on PostgreSQL at the same connection count), and"
+  echo "issue 15's targets at 64 connections: SQLite >= 3x R, p99 <= 10 ms; PostgreSQL >= 1.5x R, p99 <= 20 ms"
+  for bi in "${!build_dirs[@]}"; do
+    for db in $databases; do
+      for c in $connections; do
+        awk -v b="${labels[$bi]}" -v d="$db" -v c="$c" -v s="${median_rps[$bi-$db-$c]}" \
+          -v ref="${median_rps[$R-postgresql-$c]}" -v p99="${median_p99[$bi-$db-$c]}" 'BEGIN {
+            ratio = (ref > 0 ? s / ref : 0)
+            verdict = ""
+            if (c == 64) {
+              want = (d == "sqlite" ? 3 : 1.5); cap = (d == "sqlite" ? 10 : 20)
+              verdict = sprintf("  target %.1fx and p99 <= %d ms: %s", want, cap,
+                                (ratio >= want && p99 <= cap ? "met" : "NOT MET"))
+            }
+            printf "%-5s %-10s %5s %6.2f  (p99 %s ms)%s\n", b, d, c, ratio, p99, verdict
+          }'
+      done
     done
   done
 fi

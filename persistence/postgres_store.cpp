@@ -210,10 +210,17 @@ void postgres_store::reconnect_if_lost() {
     throw Poco::Data::ConnectionFailedException("not reconnecting yet: the last attempt failed");
   try {
     set_session(open_postgres_session(connection_));
+    if (key_reads_only_)
+      run_postgres_once(session(), "SET enable_seqscan = off");
   } catch (...) {
     next_connect_ = now + std::chrono::seconds(1);
     throw;
   }
+}
+
+void postgres_store::reads_by_key_only() {
+  key_reads_only_ = true;
+  run_postgres_once(session(), "SET enable_seqscan = off");
 }
 
 void postgres_store::begin_transaction() {

@@ -21,6 +21,8 @@ public:
 
   const char* dialect() const override { return "postgresql"; }
 
+  void reads_by_key_only() override;
+
   /// The whole batch in as few statements as its ops allow (usually one, so one round trip):
   /// see commit_batch in sql_postgres.cpp.
   caf::expected<std::vector<write_result>> commit(const std::vector<write_op>& ops) override;
@@ -42,6 +44,8 @@ private:
   postgres_connection connection_;
   /// Set when a ROLLBACK failed: Poco's transaction flag may be stuck, so open a new session.
   bool reopen_ = false;
+  /// reads_by_key_only() was called: every session of this store gets enable_seqscan off.
+  bool key_reads_only_ = false;
   /// A failed connect leaks its connection inside Poco 1.11: at most one attempt per second.
   std::chrono::steady_clock::time_point next_connect_{};
 };

@@ -64,6 +64,16 @@ public:
   /// A cheap round trip to the database.
   virtual caf::error ping() = 0;
 
+  /// Says that this connection will only read rows by key (the message loads of a load worker:
+  /// load_messages, pending_events), so that every plan it keeps must go through an index.
+  /// PostgreSQL caches a generic plan after five executions and keeps it until the table's
+  /// statistics change: planned while sms_status_events was nearly empty (a new deployment, or a
+  /// table autovacuum has not analyzed yet), the pending-events lookup scanned the whole table
+  /// once it had grown, 3.2 ms per load round instead of 0.05 (docs/performance.md, issue 15).
+  /// PostgreSQL: enable_seqscan off on this session, now and after every reconnect. SQLite plans
+  /// without statistics and keeps no plan across tables' growth: nothing to do.
+  virtual void reads_by_key_only() {}
+
   // -- messages and status events ---------------------------------------------------------------
 
   /// Inserts a new sms_messages row (the sender's first write). conflict if the id or SID exists;

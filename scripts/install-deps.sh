@@ -81,4 +81,6 @@ npm_install() {
 }
 npm_install "$SMSD_ROOT/tests/node"
 npm_install "$SMSD_ROOT/tests/browser"
+#  bench/reference: twilio and pg for the seed-style reference server (bench/run_twilio_load.sh --reference)
+npm_install "$SMSD_ROOT/bench/reference"
 [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium is missing (package chromium)"

@@ -6,7 +6,8 @@
 #   scripts/pg-test-cluster.sh stop DIR         stops it by its own pid file and removes DIR
 #
 # PostgreSQL refuses to run as root: as root, DIR is given to the `postgres` user and every
-# server command runs through `runuser -u postgres --`. Set PG_BIN to use another server build.
+# server command runs through `runuser -u postgres --`. Set PG_BIN to use another server build, and
+# SMSD_PG_OPTIONS to pass more server settings (e.g. "-c shared_preload_libraries=pg_stat_statements").
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -56,7 +57,7 @@ start() {
   fi
   # pg_ctl -w waits until the server accepts connections; -t bounds that wait.
   if ! as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200 ${SMSD_PG_OPTIONS:-}" \
     start >/dev/null; then
     tail -n 30 "$dir/postgres.log" >&2 || true
     die "PostgreSQL did not start on 127.0.0.1:$port (log: $dir/postgres.log)"

@@ -223,6 +223,76 @@ TEST_CASE("a PostgreSQL statement that failed is replaced, and the store survive
   CHECK(leaked_statements() >= leaked_before + 4);
 }
 
+namespace {
+
+/// sms_status_events' scan counters, "seq_scan idx_scan", once every other session of the test's
+/// database has ended (a session's counters reach the statistics when it exits).
+std::string event_scans(side_connection& side) {
+  for (int i = 0; i < 200; ++i) {
+    if (side.run("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND pid <> pg_backend_pid()")
+        == "0")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  side.run("SELECT pg_stat_clear_snapshot()");
+  return side.run("SELECT seq_scan || ' ' || coalesce(idx_scan, 0) FROM pg_stat_user_tables "
+                  "WHERE relname = 'sms_status_events'");
+}
+
+} // namespace
+
+// The plan PostgreSQL keeps for a prepared statement after five runs stays until the table is
+// analyzed again. A load connection that first read sms_status_events while it was nearly empty
+// (a new deployment) kept a sequential scan for the pending events of the SIDs it loads, and
+// scanned the whole table once it had grown: 3.2 ms per load round instead of 0.05, and most of
+// PostgreSQL's CPU under callback load (docs/performance.md, issue 15). A load connection
+// (store::reads_by_key_only) never scans the table, however small it was when it planned.
+TEST_CASE("a load connection keeps reading pending events by index after the table has grown",
+          "[persistence][postgres]") {
+  auto url = fresh_postgres_url();
+  {
+    auto s = seeded_store(url);
+    for (int i = 0; i < 20; ++i)
+      ok(s->insert_message(make_message("m" + std::to_string(i), "SM" + std::to_string(i))));
+  }
+  side_connection side(url);
+  // Statistics that say the table is empty, as autovacuum or an operator leaves them on a new
+  // deployment (and bench/run_twilio_load.sh on its template).
+  side.run("VACUUM ANALYZE sms_status_events");
+  std::vector<message_key> keys;
+  for (int i = 0; i < 20; i += 2)
+    keys.push_back({message_key::by_sid, "SM" + std::to_string(i)});
+  const auto before = event_scans(side);
+  {
+    auto loader = open_or_fail(url);
+    loader->reads_by_key_only();
+    // Planned and cached while the table is empty.
+    for (int i = 0; i < 8; ++i)
+      CHECK(ok(loader->load_messages(keys)).size() == keys.size());
+    // The table grows to 20,000 events, none of them pending: the lookups find nothing.
+    side.run("INSERT INTO sms_status_events (message_id, message_sid, provider_status, source, "
+             "dedup_key, payload, received_at, applied, disposition) "
+             "SELECT NULL, 'SMx' || g, 'sent', 'webhook', 'k' || g, repeat('x', 300), g, 0, "
+             "'stale' FROM generate_series(1, 20000) AS g");
+    for (int i = 0; i < 8; ++i) {
+      auto loaded = ok(loader->load_messages(keys));
+      REQUIRE(loaded.size() == keys.size());
+      CHECK(loaded.front().row.has_value());
+      CHECK(loaded.front().pending.empty());
+    }
+  }
+  const auto after = event_scans(side);
+  INFO("sms_status_events seq_scan idx_scan: before " << before << ", after " << after);
+  auto field = [](const std::string& pair, int i) {
+    auto space = pair.find(' ');
+    return std::stol(i == 0 ? pair.substr(0, space) : pair.substr(space + 1));
+  };
+  // The loader's counters arrived (16 rounds, each an index scan), and not one was a scan.
+  CHECK(field(after, 1) >= field(before, 1) + 16);
+  CHECK(field(after, 0) == field(before, 0));
+}
+
 TEST_CASE("a SQLite statement that failed is replaced without leaking", "[persistence][sqlite]") {
   auto s = seeded_store(temp_sqlite_url());
   ok(s->insert_message(make_message("m1", "SM1")));
