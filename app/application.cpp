@@ -1,6 +1,7 @@
 #include "app/application.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -10,6 +11,7 @@
 #include "actors/db_workers.hpp"
 #include "actors/message_router.hpp"
 #include "actors/persistence_actor.hpp"
+#include "actors/wal_checkpointer.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -36,6 +38,7 @@ struct application::impl {
   std::vector<std::shared_ptr<store_worker>> writers;
   std::vector<std::shared_ptr<store_worker>> loaders;
   std::shared_ptr<store_worker> sweeper;
+  std::unique_ptr<wal_checkpointer> checkpointer; ///< SQLite only
   persistence_actor persistence;
   std::unique_ptr<message_router> router;
   pending_sweep_actor sweep;
@@ -109,6 +112,11 @@ caf::expected<std::unique_ptr<application>> application::start(const config& cfg
     load_workers.push_back(p->loaders.back());
   }
   p->sweeper = worker("smsd-sweep");
+  // SQLite: the WAL is copied into the database file from a thread of its own, not by the commit
+  // worker while the next batch waits (actors/wal_checkpointer.hpp).
+  if (!cfg.is_postgres())
+    p->checkpointer = std::make_unique<wal_checkpointer>(
+      cfg.database_url, std::chrono::milliseconds(cfg.sqlite_checkpoint_ms));
   p->stores = std::make_unique<store_pool>(cfg.database_url, cfg.db_pool_size);
   p->streams = std::make_unique<sms_stream_hub>(
     [stores = p->stores.get()](const std::string& event_id,
@@ -259,11 +267,14 @@ void application::stop() {
       l->stop();
     if (p.sweeper)
       p.sweeper->stop();
+    if (p.checkpointer)
+      p.checkpointer->stop();
     p.system.reset(); // waits for every actor to finish
   }
   p.writers.clear();
   p.loaders.clear();
   p.sweeper.reset();
+  p.checkpointer.reset();
   p.jobs.reset();
   p.router.reset();
   p.http.reset();

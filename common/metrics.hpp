@@ -47,6 +47,9 @@ struct process_counters {
   std::atomic<std::uint64_t> load_rounds{0}; ///< rounds of message state loads
   std::atomic<std::uint64_t> load_keys{0};   ///< messages loaded in them
 
+  std::atomic<std::uint64_t> wal_checkpoints{0}; ///< SQLite: checkpoints of the WAL checkpointer
+  std::atomic<std::int64_t> wal_frames{0};       ///< SQLite: frames in the WAL at the last one
+
   /// Reports acknowledged durable, and the time they spent in each report_stage.
   std::atomic<std::uint64_t> report_stage_micros[report_stage_count] = {};
   std::atomic<std::uint64_t> report_stage_reports[report_stage_count] = {};

@@ -122,6 +122,12 @@ http_response metrics(const handler_env& env) {
                 load(c.load_rounds));
   metric_single(out, "smsd_state_loads_total", "counter", "Message states loaded.",
                 load(c.load_keys));
+  metric_single(out, "smsd_sqlite_wal_checkpoints_total", "counter",
+                "SQLite: WAL checkpoints run by the checkpointer thread.", load(c.wal_checkpoints));
+  metric_single(out, "smsd_sqlite_wal_frames", "gauge",
+                "SQLite: frames in the WAL at the last checkpoint (all copied into the database "
+                "file by it unless a reader still needed them).",
+                static_cast<double>(c.wal_frames.load(std::memory_order_relaxed)));
   metric_family(out, "smsd_report_stage_seconds_total", "counter",
                 "Time status reports acknowledged durable spent in each stage: to_actor (router "
                 "and mailbox), state_load (reading the message first), to_writer (waiting for "

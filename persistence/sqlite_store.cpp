@@ -88,6 +88,19 @@ poco_batch_statement& sqlite_store::batch(std::unique_ptr<poco_batch_statement>&
   return *slot;
 }
 
+caf::expected<wal_frames> sqlite_store::checkpoint_wal() {
+  return guarded("checkpoint", [&]() -> caf::expected<wal_frames> {
+    // One row: busy (1 if a RESTART or TRUNCATE could not finish; PASSIVE never waits), the
+    // frames in the WAL, and those now in the database file (-1, -1 outside WAL mode).
+    int busy = 0;
+    Poco::Int64 log = 0;
+    Poco::Int64 done = 0;
+    session() << "PRAGMA wal_checkpoint(PASSIVE)", Poco::Data::Keywords::into(busy),
+      Poco::Data::Keywords::into(log), Poco::Data::Keywords::into(done), Poco::Data::Keywords::now;
+    return wal_frames{log, done};
+  });
+}
+
 caf::expected<std::vector<write_result>> sqlite_store::commit(const std::vector<write_op>& ops) {
   return guarded("commit", [&]() -> caf::expected<std::vector<write_result>> {
     try {
@@ -233,8 +246,12 @@ caf::expected<std::unique_ptr<store>> open_sqlite_store(const std::string& path)
     auto session =
       std::make_unique<Poco::Data::Session>(Poco::Data::SQLite::Connector::KEY, path, 0);
     // busy_timeout first: switching to WAL needs a lock another connection may hold.
-    for (const char* pragma : {"PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL",
-                               "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"})
+    // wal_autocheckpoint: the connection that commits checkpoints once the WAL holds that many
+    // pages. smsd's WAL checkpointer does it from a thread of its own long before (store.hpp,
+    // checkpoint_wal); this is the fallback, and what a store without one (the CLI) relies on.
+    for (const char* pragma :
+         {"PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+          "PRAGMA foreign_keys = ON", "PRAGMA wal_autocheckpoint = 10000"})
       *session << pragma, Poco::Data::Keywords::now;
     return std::unique_ptr<store>{new sqlite_store(std::move(session))};
   } catch (const std::exception& e) {

@@ -25,6 +25,8 @@ public:
   /// execution, so one execution per row would prepare it once per row.
   caf::expected<std::vector<write_result>> commit(const std::vector<write_op>& ops) override;
 
+  caf::expected<wal_frames> checkpoint_wal() override;
+
 protected:
   caf::error translate(const std::exception& e, const std::string& what) override;
   void discard(std::unique_ptr<poco_statement> s) override;

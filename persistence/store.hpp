@@ -45,6 +45,12 @@ enum class upsert_outcome { created, updated };
 /// errc::unavailable for connection loss and transient locks (the caller may retry),
 /// errc::not_found / errc::conflict / errc::invalid_argument where the method says so,
 /// errc::database otherwise.
+/// What a WAL checkpoint found and did.
+struct wal_frames {
+  std::int64_t in_wal = 0;       ///< frames in the WAL
+  std::int64_t checkpointed = 0; ///< of them, in the database file now
+};
+
 class store {
 public:
   virtual ~store() = default;
@@ -73,6 +79,14 @@ public:
   /// PostgreSQL: enable_seqscan off on this session, now and after every reconnect. SQLite plans
   /// without statistics and keeps no plan across tables' growth: nothing to do.
   virtual void reads_by_key_only() {}
+
+  /// SQLite: copies the WAL's committed frames into the database file (a PASSIVE checkpoint: it
+  /// waits for no reader or writer) and says how many frames the WAL held and how many of them
+  /// are now in the file. smsd's connections checkpoint on commit only as a fallback, once the
+  /// WAL reaches 10,000 pages: the WAL checkpointer (actors/wal_checkpointer.hpp) calls this from
+  /// a connection and thread of its own, so that the commit worker never copies pages while the
+  /// next batch waits. PostgreSQL: nothing to do, {0, 0}.
+  virtual caf::expected<wal_frames> checkpoint_wal() { return wal_frames{}; }
 
   // -- messages and status events ---------------------------------------------------------------
 
