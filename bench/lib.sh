@@ -67,6 +67,17 @@ commit_counters() { # commit_counters PORT
          printf "\n" }' <<<"$text"
 }
 
+# One sample's value from smsd's GET /metrics (a metric without labels), or "-" if absent.
+metric_value() { # metric_value PORT NAME
+  local text=""
+  if exec 3<>"/dev/tcp/127.0.0.1/$1"; then
+    printf 'GET /metrics HTTP/1.0\r\nAuthorization: Bearer bench-admin-token\r\n\r\n' >&3
+    text="$(timeout 5 cat <&3 || true)"
+    exec 3<&-
+  fi
+  awk -v n="$2" '$1 == n {v = $2} END {print (v == "" ? "-" : v)}' <<<"$text"
+}
+
 # The group commit and the report stages between two commit_counters readings, as key=value
 # pairs: writes per commit, the commit workers' busy share of WALL seconds, the mean ms per report
 # in each stage, and the share of reports that waited for a state load.

@@ -7,6 +7,7 @@
 #   bench/run_twilio_load.sh [--builds "DIR_A [DIR_B]"] [--databases "sqlite postgresql"]
 #                            [--connections "64 256"] [--repeat N] [--duration S]
 #                            [--messages M] [--threads T] [--reference] [--pg-stats]
+#                            [--seed-set] [--events E] [--attendees A] [--load-messages K]
 #                            [--no-mid] [--keep]
 #     --builds L       build folders holding smsd and bench/callback_load (default: the current
 #                      SMSD_BUILD_DIR, else build/); with two, runs alternate A B, B A, A B, ...
@@ -24,6 +25,12 @@
 #                      total time (pg_stat_statements, preloaded) and what its backends waited
 #                      for (pg_stat_activity's wait events, sampled every 0.1 s by one psql;
 #                      this costs a little CPU of its own), in pgstats-RUN.txt, printed too
+#     --seed-set       seed the messages with one INSERT ... SELECT (callback_load --seed-set)
+#                      rather than one insert_message each: for a million messages
+#     --events E       spread the messages over E events (1) ...
+#     --attendees A    ... with A attendees each (1)
+#     --load-messages K  callbacks for K of the M messages only, every (M/K)-th of them (default
+#                      all M): the database holds M messages, the requests file 2K callbacks
 #     --no-mid         callback URLs without ?mid=<id> (smsd's own StatusCallback URLs carry it)
 #     --keep           keep the temporary folder (requests, wrk outputs, smsd logs, SQLite files)
 #
@@ -67,6 +74,10 @@ messages=""
 threads=2
 reference=0
 pg_stats=0
+seed_set=0
+events=1
+attendees=1
+load_messages=""
 mid=1
 keep=0
 while (($# > 0)); do
@@ -80,6 +91,10 @@ while (($# > 0)); do
     --threads) threads="${2:?--threads needs a value}"; shift ;;
     --reference) reference=1 ;;
     --pg-stats) pg_stats=1 ;;
+    --seed-set) seed_set=1 ;;
+    --events) events="${2:?--events needs a value}"; shift ;;
+    --attendees) attendees="${2:?--attendees needs a value}"; shift ;;
+    --load-messages) load_messages="${2:?--load-messages needs a value}"; shift ;;
     --no-mid) mid=0 ;;
     --keep) keep=1 ;;
     -h | --help)
@@ -90,10 +105,13 @@ while (($# > 0)); do
   esac
   shift
 done
-for n in "$repeat" "$duration" "$threads" $connections ${messages:+"$messages"}; do
+for n in "$repeat" "$duration" "$threads" "$events" "$attendees" $connections ${messages:+"$messages"} \
+  ${load_messages:+"$load_messages"}; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "'$n' is not a positive whole number"
 done
 [[ -n "$messages" ]] || messages=$((12000 * duration))
+[[ -n "$load_messages" ]] || load_messages="$messages"
+((load_messages <= messages)) || die "--load-messages $load_messages is more than --messages $messages"
 for c in $connections; do
   ((c >= threads)) || die "--connections $c is fewer than wrk's $threads threads"
 done
@@ -202,8 +220,10 @@ prepare() {
   url="$(db_url "$db" "$name")"
   [[ "$db" == sqlite ]] || psql_q postgres -c "CREATE DATABASE $name"
   log "${labels[$bi]} $db: seeding $messages messages ($build/bench/callback_load)"
+  local seed_opts=(--seed-events "$events" --seed-attendees "$attendees")
+  ((!seed_set)) || seed_opts+=(--seed-set)
   timeout 1800 "$build/bench/callback_load" --seed-db "$url" --seed-only --messages "$messages" \
-    --run-id "$run_id" --account-sid "$account_sid" </dev/null >/dev/null 2>"$work/seed-$bi-$db.log" \
+    --run-id "$run_id" --account-sid "$account_sid" "${seed_opts[@]}" </dev/null >/dev/null 2>"$work/seed-$bi-$db.log" \
     || { cat "$work/seed-$bi-$db.log" >&2; die "seeding $db with ${labels[$bi]}'s callback_load failed"; }
   local list="SELECT message_sid, id, to_phone FROM sms_messages ORDER BY message_sid"
   if [[ "$db" == sqlite ]]; then
@@ -215,6 +235,13 @@ prepare() {
   local n
   n="$(wc -l <"$work/messages-$bi-$db.tsv")"
   ((n == messages)) || die "the $db template of ${labels[$bi]} holds $n messages, not $messages"
+  log "$(tail -n 1 "$work/seed-$bi-$db.log")"
+  if ((load_messages < messages)); then # every (M/K)-th message, K of them
+    awk -v m="$messages" -v k="$load_messages" 'BEGIN {step = m / k; next_at = 0}
+      NR - 1 >= next_at && taken < k {print; taken++; next_at += step}' \
+      "$work/messages-$bi-$db.tsv" >"$work/messages-$bi-$db.load.tsv"
+    mv "$work/messages-$bi-$db.load.tsv" "$work/messages-$bi-$db.tsv"
+  fi
   local gen=(timeout 600 node "$SMSD_ROOT/bench/twilio_callbacks.mjs" --messages "$work/messages-$bi-$db.tsv"
     --out "$work/requests-$bi-$db.txt" --auth-token "$auth_token" --public-url "$public_url"
     --account-sid "$account_sid")
@@ -223,7 +250,7 @@ prepare() {
     || { cat "$work/generate-$bi-$db.log" >&2; die "generating the requests failed"; }
   log "$(cat "$work/generate-$bi-$db.log")"
   n="$(wc -l <"$work/requests-$bi-$db.txt")"
-  ((n == 2 * messages)) || die "requests-$bi-$db.txt holds $n requests, not $((2 * messages))"
+  ((n == 2 * load_messages)) || die "requests-$bi-$db.txt holds $n requests, not $((2 * load_messages))"
 }
 
 rows=()
@@ -296,6 +323,10 @@ run_one() {
   [[ "$db" == sqlite ]] || p1="$(pg_ticks)"
   s1="$(cpu_ticks "$smsd_pid")"
   ((bi == R)) || m1="$(commit_counters "$port")"
+  # Memory: the server's peak resident set so far (VmHWM), and smsd's message actors alive now.
+  local rss_peak actors="-"
+  rss_peak="$(awk '$1 == "VmHWM:" {printf "%d", $2 / 1024}' "/proc/$smsd_pid/status")"
+  ((bi == R)) || actors="$(metric_value "$port" smsd_message_actors)"
   sed -e 's/^/    /' -e '/^    RESULT /d' "$out" >&2
   if [[ -n "$sampler" ]]; then
     wait "$sampler" || true
@@ -370,6 +401,7 @@ run_one() {
       split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2];
       printf "box_busy=%d box_us=%d", (busy + idle > 0 ? 100 * busy / (busy + idle) + 0.5 : 0),
              busy * 1000000 / hz / n }')"
+  row+=" rss_peak_mb=${rss_peak:-0} actors=${actors:-0}"
   if ((bi != R)); then
     row+=" $(stage_means "$m0" "$m1" "$(field seconds "$result")")"
   fi
@@ -419,8 +451,9 @@ if [[ " $databases " == *" postgresql "* ]] && ((!keep)); then
 fi
 
 echo
-echo "smsd under Twilio-shaped callbacks: wrk -t$threads -d${duration}s, $messages messages x" \
-  "(sent, then delivered/undelivered/failed) per run, $(nproc) cores"
+echo "smsd under Twilio-shaped callbacks: wrk -t$threads -d${duration}s, $load_messages of $messages" \
+  "messages x (sent, then delivered/undelivered/failed) per run, $events event(s) x $attendees" \
+  "attendee(s), $(nproc) cores"
 for bi in "${!build_dirs[@]}"; do
   echo "${labels[$bi]} = ${build_dirs[$bi]} ($("${build_dirs[$bi]}/smsd" --version 2>/dev/null | head -n 1 || true))"
 done
@@ -444,16 +477,18 @@ echo "(CPU columns: CPU time per answered request, in µs; box = the whole machi
 echo
 echo "inside smsd (/metrics): writes per group commit, commit workers' busy share, mean ms per report"
 echo "in each stage (to_actor, state_load for the reports that waited for one, to_writer, commit,"
-echo "total), and the share of reports that waited for a state load"
-printf '%-5s %-10s %5s %7s %6s %8s %8s %8s %8s %8s %6s\n' build database conns 'w/commit' busy \
-  to_actor load to_writer commit total loaded
+echo "total), the share of reports that waited for a state load, message actors alive at the end"
+echo "and smsd's peak RSS (MB, VmHWM)"
+printf '%-5s %-10s %5s %7s %6s %8s %8s %8s %8s %8s %6s %7s %6s\n' build database conns 'w/commit' busy \
+  to_actor load to_writer commit total loaded actors 'rss MB' 
 for row in "${rows[@]}"; do
   [[ "$(field label "$row")" != R ]] || continue
-  printf '%-5s %-10s %5s %7s %5s%% %8s %8s %8s %8s %8s %5s%%\n' \
+  printf '%-5s %-10s %5s %7s %5s%% %8s %8s %8s %8s %8s %5s%% %7s %6s\n' \
     "$(field label "$row")" "$(field db "$row")" "$(field conns "$row")" \
     "$(field ops_per_commit "$row")" "$(field commit_busy "$row")" "$(field stage_to_actor "$row")" \
     "$(field stage_state_load "$row")" "$(field stage_to_writer "$row")" \
-    "$(field stage_commit "$row")" "$(field stage_total "$row")" "$(field loaded_share "$row")"
+    "$(field stage_commit "$row")" "$(field stage_total "$row")" "$(field loaded_share "$row")" \
+    "$(field actors "$row")" "$(field rss_peak_mb "$row")"
 done
 
 echo
