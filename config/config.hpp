@@ -67,7 +67,7 @@ struct config {
   int actor_threads = 0;         ///< CAF scheduler threads; 0 = auto (one fewer than the cores, at least 1)
   int message_idle_ms = 30000;   ///< a message actor stops after this long without work
   int pending_sweep_ms = 10000;  ///< how often callbacks kept before their row are retried
-  int sqlite_checkpoint_ms = 100; ///< SQLite: how often the WAL checkpointer copies the WAL back
+  int sqlite_checkpoint_ms = 20; ///< SQLite: how often the WAL checkpointer copies the WAL back
 
   // Jobs (DESIGN §1, docs/operations.md "Jobs"); schedules in UTC
   int retention_days = 90;                             ///< messages of older events are deleted
