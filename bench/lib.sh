@@ -67,7 +67,8 @@ commit_counters() { # commit_counters PORT
          printf "\n" }' <<<"$text"
 }
 
-# One sample's value from smsd's GET /metrics (a metric without labels), or "-" if absent.
+# One sample's value from smsd's GET /metrics, or "-" if absent. NAME is the sample's name as
+# the text has it, labels included: smsd_message_actors, 'smsd_callbacks_total{result="durable"}'.
 metric_value() { # metric_value PORT NAME
   local text=""
   if exec 3<>"/dev/tcp/127.0.0.1/$1"; then

@@ -11,6 +11,8 @@ packages=(
   catch2 libpq-dev libsqlite3-dev libphonenumber-dev postgresql gdb curl wrk
   # bench/count_instructions.sh: instructions per callback, which the box's load does not move
   valgrind
+  # bench/soak.sh plots its samples
+  gnuplot-nox
   # the organizer page's browser tests (tests/browser): Debian's Chromium, and a font with
   # Arial's metrics so that screenshots look the same on every machine
   chromium fonts-liberation2
