@@ -167,6 +167,9 @@ event_of() { if (($1 == 0)); then printf 'bench-evt-%s' "$run_id"; else printf '
 attendee_of() { # attendee_of EVENT_INDEX ATTENDEE_INDEX
   if (($1 == 0 && $2 == 0)); then printf 'bench-att-%s' "$run_id"; else printf 'bench-att-%s-%d-%d' "$run_id" "$1" "$2"; fi
 }
+# The pause after each request: 1/S s, less the ~10 ms a curl process takes to start and finish.
+send_pause="$(awk -v s="$sends" 'BEGIN {p = 1 / s - 0.01; printf "%.3f", (p > 0 ? p : 0)}')"
+read_pause="$(awk -v q="$reads" 'BEGIN {p = 1 / q - 0.01; printf "%.3f", (p > 0 ? p : 0)}')"
 sender() {
   local i=0 k j
   while :; do
@@ -176,7 +179,7 @@ sender() {
       -d "{\"eventId\":\"$(event_of "$k")\",\"attendeeId\":\"$(attendee_of "$k" "$j")\",\"body\":\"Soak $i\",\"notificationType\":\"event_reminder\"}" \
       >>"$work/sends.txt" || echo 000 >>"$work/sends.txt"
     i=$((i + 1))
-    sleep "$(awk -v s="$sends" 'BEGIN {printf "%.3f", 1 / s}')"
+    sleep "$send_pause"
   done
 }
 reader() {
@@ -191,7 +194,7 @@ reader() {
     curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$base$path" \
       -H "Authorization: Bearer $organizer" >>"$work/reads.txt" || echo 000 >>"$work/reads.txt"
     i=$((i + 1))
-    sleep "$(awk -v q="$reads" 'BEGIN {printf "%.3f", 1 / q}')"
+    sleep "$read_pause"
   done
 }
 : >"$work/sends.txt"
